@@ -1,0 +1,1 @@
+"""Subcommands of the ``istdbench`` CLI; each module adds its commands to `istdbench.cli.main`."""

@@ -1,0 +1,1 @@
+"""Running the grid of jobs: leaderboard, noise robustness; caching and parallel backends."""
