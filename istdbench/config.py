@@ -40,7 +40,8 @@ class MethodConfig:
     def _require(self, name: str, ok: bool, allowed: str) -> None:
         if not ok:
             raise InvalidParameterError(
-                f"The {name!r} parameter of {type(self).__name__} must be {allowed}. Got {getattr(self, name)!r} instead."
+                f"The {name!r} parameter of {type(self).__name__} must be {allowed}. "
+                f"Got {getattr(self, name)!r} instead."
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,9 +110,7 @@ def parse_value(name: str, raw: str, tp: Any) -> Any:
         if tp is str:
             return raw
     except ValueError:
-        raise InvalidParameterError(
-            f"Parameter {name!r} expects a value of type {tp.__name__}. Got {raw!r}."
-        ) from None
+        raise InvalidParameterError(f"Parameter {name!r} expects a value of type {tp.__name__}. Got {raw!r}.") from None
     raise InvalidParameterError(f"Parameter {name!r} of type {tp} cannot be set from the command line.")
 
 

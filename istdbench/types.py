@@ -58,9 +58,7 @@ def as_points(points: Any, n_frames: int, shape: tuple[int, int]) -> Points:
         outside = (arr[:, 0] < -0.5) | (arr[:, 0] > h - 0.5) | (arr[:, 1] < -0.5) | (arr[:, 1] > w - 0.5)
         if outside.any():
             r, c = arr[outside][0]
-            raise DataError(
-                f"point (row={r:g}, col={c:g}) of frame {t} (zero-based) lies outside the {h}x{w} image."
-            )
+            raise DataError(f"point (row={r:g}, col={c:g}) of frame {t} (zero-based) lies outside the {h}x{w} image.")
         arr.setflags(write=False)
         out.append(arr)
     return tuple(out)
@@ -109,7 +107,9 @@ class Sequence:
             object.__setattr__(self, "points", as_points(self.points, len(frames), frames.shape[1:]))
         fn = self.provenance.frame_numbers
         if not fn:
-            object.__setattr__(self, "provenance", replace(self.provenance, frame_numbers=tuple(range(1, len(frames) + 1))))
+            object.__setattr__(
+                self, "provenance", replace(self.provenance, frame_numbers=tuple(range(1, len(frames) + 1)))
+            )
         elif len(fn) != len(frames):
             raise DataError(f"provenance lists {len(fn)} frame numbers for {len(frames)} frames.")
 

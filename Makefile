@@ -1,0 +1,30 @@
+# One-command entry points. `make quick`: set up and run the main job; `make test`: set up and run the tests.
+PYTHON ?= python3
+VENV ?= .venv
+# CPU build pinned for CI and development; users elsewhere may use any recent torch (TORCH="torch").
+TORCH ?= torch==2.13.0
+OUT ?= results/quick
+BIN := $(VENV)/bin
+
+.PHONY: setup quick test lint golden check-golden bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet -e ".[dev,dist]"
+	# test oracle only; its metadata pins numpy<2, so it is installed without its (already present) deps
+	$(BIN)/pip install --quiet --no-deps "pyirstdmetrics==1.0.2"
+	touch $@
+
+setup: $(VENV)/.installed
+
+quick: setup
+	$(BIN)/istdbench run quick -o $(OUT)
+	$(BIN)/istdbench report $(OUT)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

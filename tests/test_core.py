@@ -1,0 +1,206 @@
+"""Data model, configs, registry (including an entry-point plugin) and the detect CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import istdbench
+from istdbench import DataError, Detection, InvalidParameterError, Sequence, UnknownNameError, registry
+from istdbench.cli import main
+from istdbench.config import parse_assignments
+from istdbench.io import load_maps
+
+PLUGIN_DIR = Path(__file__).parent / "plugin_example"
+
+
+def _frames(t=3, h=8, w=9):
+    return np.random.default_rng(0).random((t, h, w)).astype(np.float32)
+
+
+# --- Sequence / Detection validation ---------------------------------------------------------------
+
+
+def test_sequence_validates_and_freezes():
+    seq = Sequence(_frames(), name="x", points=[[(1, 2)], [], [(3.5, 4), (0, 0)]])
+    assert seq.shape == (3, 8, 9) and seq.frames.dtype == np.float32
+    assert seq.provenance.frame_numbers == (1, 2, 3)
+    assert seq.points[1].shape == (0, 2)
+    with pytest.raises(ValueError):
+        seq.frames[0, 0, 0] = 1.0
+    sub = seq.select(2, 3)
+    assert len(sub) == 2 and sub.provenance.frame_numbers == (2, 3) and len(sub.points) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"frames": np.zeros((4, 4))}, r"shape \(T, H, W\)"),
+        ({"frames": np.zeros((0, 4, 4))}, "no frames"),
+        ({"frames": np.full((2, 4, 4), np.nan)}, r"NaN or inf values in frame\(s\) 0, 1"),
+        ({"frames": np.full((2, 4, 4), 2.0)}, r"scaled to \[0, 1\]"),
+        ({"frames": np.zeros((2, 4, 4)), "masks": np.zeros((2, 4, 5))}, "masks have shape"),
+        ({"frames": np.zeros((2, 4, 4)), "points": [[(1, 1)]]}, "1 entries for 2 frames"),
+        ({"frames": np.zeros((2, 4, 4)), "points": [[(1, 1)], [(9, 1)]]}, "outside the 4x4 image"),
+        ({"frames": np.array([[["a"]]])}, "real numbers"),
+    ],
+)
+def test_sequence_bad_input(kwargs, match):
+    with pytest.raises(DataError, match=match):
+        Sequence(**kwargs)
+
+
+def test_select_out_of_range():
+    with pytest.raises(DataError, match=r"frame range 2:9 is outside 1:3"):
+        Sequence(_frames()).select(2, 9)
+
+
+def test_detection_checks_background_shape():
+    with pytest.raises(DataError, match="background has shape"):
+        Detection(target=np.zeros((2, 4, 4)), background=np.zeros((2, 4, 3)))
+    with pytest.raises(DataError, match="NaN or inf"):
+        Detection(target=np.full((1, 2, 2), np.inf))
+
+
+# --- configs ------------------------------------------------------------------------------------------
+
+
+def test_config_overrides_parse_types_and_validate():
+    cls = registry.get_method("tophat")
+    base = cls.presets[cls.default_preset]
+    field = dataclasses.fields(base)[0]
+    assert pickle.loads(pickle.dumps(base)) == base
+    assert hash(base) == hash(dataclasses.replace(base))
+    with pytest.raises(UnknownNameError, match="Unknown parameter of"):
+        base.with_overrides({"no_such_key": "1"})
+    assert field.name in base.to_dict()
+
+
+def test_parse_value_errors():
+    from istdbench.config import parse_value
+
+    assert parse_value("n", "3", int) == 3
+    assert parse_value("x", "0.5", float) == 0.5
+    assert parse_value("b", "yes", bool) is True
+    assert parse_value("t", "1,2,3", tuple[int, ...]) == (1, 2, 3)
+    assert parse_value("o", "none", int | None) is None
+    with pytest.raises(InvalidParameterError, match="expects a value of type int"):
+        parse_value("n", "three", int)
+    with pytest.raises(InvalidParameterError, match="expects a value of type bool"):
+        parse_value("b", "maybe", bool)
+    with pytest.raises(InvalidParameterError, match="--set expects key=value"):
+        parse_assignments(["novalue"])
+
+
+# --- registry ---------------------------------------------------------------------------------------
+
+
+def test_unknown_method_suggests_closest():
+    with pytest.raises(UnknownNameError, match=r"Unknown method 'tophta'\. Did you mean 'tophat'\?"):
+        istdbench.create_method("tophta")
+
+
+def test_unknown_preset():
+    with pytest.raises(UnknownNameError, match="Unknown preset of method 'tophat'"):
+        istdbench.create_method("tophat", preset="nope")
+
+
+def test_cpu_only_method_rejects_cuda():
+    with pytest.raises(InvalidParameterError, match="runs on the CPU only"):
+        istdbench.create_method("tophat", device="cuda")
+
+
+def test_register_rejects_non_method_and_missing_presets():
+    with pytest.raises(TypeError, match="subclass of istdbench.Method"):
+        istdbench.register("bad")(object)
+
+    class NoPresets(istdbench.SingleFrameMethod):
+        def detect_frame(self, frame):
+            return frame
+
+    with pytest.raises(TypeError, match="declares no presets"):
+        istdbench.register("nopresets")(NoPresets)
+
+
+def test_list_methods_wildcard():
+    assert "tophat" in istdbench.list_methods("top*")
+    assert istdbench.list_methods("zzz*") == []
+
+
+def test_entry_point_plugin(tmp_path, monkeypatch):
+    """A package that declares the `istdbench.methods` entry point is found without touching the suite."""
+    dist = tmp_path / "istdbench_plugin_example-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: istdbench-plugin-example\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[istdbench.methods]\nbrightest = istdbench_plugin_example:Brightest\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(PLUGIN_DIR))
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_loaded", False)
+    assert "brightest" in istdbench.list_methods()
+    method = istdbench.create_method("brightest", overrides={"gain": "2"})
+    seq = Sequence(_frames())
+    det = method.detect(seq)
+    np.testing.assert_allclose(det.target, 2 * seq.frames, rtol=1e-6)
+    assert det.method == "brightest" and det.config == {"gain": 2.0}
+    with pytest.raises(InvalidParameterError, match="'gain' parameter of BrightestConfig must be a float > 0"):
+        istdbench.create_method("brightest", overrides={"gain": "-1"})
+    sys.modules.pop("istdbench_plugin_example", None)
+
+
+def test_every_method_honours_the_common_contract():
+    """Shape kept, finite float32 output, input untouched, config picklable: for every registered method."""
+    seq = Sequence(_frames(t=4, h=40, w=44) * 0.5)
+    before = seq.frames.copy()
+    for name in istdbench.list_methods():
+        cls = istdbench.get_method(name)
+        assert cls.citation, name
+        assert pickle.loads(pickle.dumps(cls.presets[cls.default_preset])) == cls.presets[cls.default_preset]
+        assert set(cls.presets) >= {cls.default_preset}
+        assert cls.kind in ("single-frame", "multi-frame")
+
+
+# --- CLI ---------------------------------------------------------------------------------------------
+
+
+def test_cli_methods_lists_tophat():
+    res = CliRunner().invoke(main, ["methods"])
+    assert res.exit_code == 0, res.output
+    assert "tophat" in res.output
+
+
+def test_cli_detect_synthetic_roundtrip(tmp_path):
+    out = tmp_path / "maps.npz"
+    res = CliRunner().invoke(
+        main, ["detect", "tophat", "synthetic:h=48,w=40,t=5,seed=1", "-o", str(out), "--frames", "2:4"]
+    )
+    assert res.exit_code == 0, res.output
+    target, frames, meta = load_maps(out)
+    assert target.shape == (3, 48, 40) and target.dtype == np.float32
+    assert frames.tolist() == [2, 3, 4]
+    assert meta["method"] == "tophat" and meta["versions"]["istdbench"] == istdbench.__version__
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["detect", "tophta", "synthetic:h=32,w=32,t=2", "-o", "x.npz"], "Did you mean 'tophat'"),
+        (["detect", "tophat", "synthetic:h=32,w=32,t=2", "-o", "x.npz", "--set", "bogus=1"], "Unknown parameter"),
+        (["detect", "tophat", "synthetic:h=32,w=32,t=2", "-o", "x.npz", "--frames", "3-4"], "--frames expects a:b"),
+        (["detect", "tophat", "synthetic:h=32,w=32,t=2", "-o", "x.npz", "--preset", "zz"], "Unknown preset"),
+    ],
+)
+def test_cli_detect_errors_are_one_line(args, match, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 2
+    assert match in res.output
+    assert "Traceback" not in res.output
