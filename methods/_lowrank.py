@@ -1,0 +1,163 @@
+"""Nuclear norms of the frames of a Tucker tensor, computed from small matrices.
+
+Frame ``k`` of ``B = G x1 Fh x2 Fw x3 Ft`` is ``B_k = Fh G_k Fw^T`` with
+``G_k = sum_c G[:, :, c] Ft[k, c]`` of size (r1, r2). With the thin QR
+factorisations ``Fh = Qh Rh`` and ``Fw = Qw Rw`` (orthonormal ``Q``),
+``B_k = Qh (Rh G_k Rw^T) Qw^T``, so ``B_k`` has the singular values of the
+small core ``S_k = Rh G_k Rw^T``. Summing ``||S_k||_*`` gives the background's
+nuclear norm, value and gradient, without an SVD of any full frame.
+
+Two solvers for ``sum_k ||S_k||_*``:
+
+- ``svd``: ``torch.linalg.svdvals`` (exact; autograd gives the subgradient
+  ``U V^T``). Fast on a CPU, slow on a GPU, where batched SVDs of many small
+  matrices are serialised.
+- ``polar``: matmul-only. The gradient of the nuclear norm is the polar factor
+  ``P = U V^T`` of ``S``, and ``||S||_* = <P, S>``. ``P`` is found by a
+  Newton-Schulz iteration ``X <- X (15 I - 10 A + 3 A^2) / 8`` with
+  ``A = X^T X``, started from ``S / ||S||_F``: every singular value is mapped
+  through the monotone polynomial ``p(s) = (15 s - 10 s^3 + 3 s^5) / 8``, which
+  grows small values by 1.875 per step and converges cubically to 1. Singular
+  values below about ``1.875^-steps`` of ``||S||_F`` are not resolved; they
+  contribute at most that fraction to the value.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+Solver = Literal["svd", "polar"]
+
+
+def frame_cores(core: torch.Tensor, ft: torch.Tensor) -> torch.Tensor:
+    """Per-frame cores ``G_k = G x3 Ft[k]``: (r1, r2, r3) and (n3, r3) -> (n3, r1, r2)."""
+    r1, r2, r3 = core.shape
+    return (ft @ core.reshape(r1 * r2, r3).T).reshape(ft.shape[0], r1, r2)
+
+
+def small_cores(core: torch.Tensor, fh: torch.Tensor, fw: torch.Tensor, ft: torch.Tensor) -> torch.Tensor:
+    """``S_k = Rh G_k Rw^T`` of shape (n3, r1, r2), with the singular values of the frames ``Fh G_k Fw^T``."""
+    rh = torch.linalg.qr(fh, mode="reduced").R
+    rw = torch.linalg.qr(fw, mode="reduced").R
+    return rh @ frame_cores(core, ft) @ rw.T
+
+
+def polar_factor(s: torch.Tensor, steps: int = 30) -> torch.Tensor:
+    """Polar factor ``U V^T`` of each matrix of a (..., m, n) batch by Newton-Schulz (matmuls only)."""
+    wide = s.shape[-2] < s.shape[-1]
+    x = s.mT if wide else s
+    norm = torch.linalg.matrix_norm(x, keepdim=True)
+    x = x / torch.where(norm > 0, norm, torch.ones_like(norm))
+    eye = torch.eye(x.shape[-1], dtype=x.dtype, device=x.device)
+    for _ in range(steps):
+        a = x.mT @ x
+        x = x @ (15.0 * eye - 10.0 * a + 3.0 * (a @ a)) / 8.0
+    return x.mT if wide else x
+
+
+class _PolarNuclearNorm(torch.autograd.Function):
+    """``sum_k ||S_k||_*`` with the polar factor as its gradient."""
+
+    @staticmethod
+    def forward(ctx, s: torch.Tensor, steps: int) -> torch.Tensor:  # type: ignore[override]
+        p = polar_factor(s.detach(), steps)
+        ctx.save_for_backward(p)
+        return (p * s).sum()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        (p,) = ctx.saved_tensors
+        return grad * p, None
+
+
+def nuclear_norm_sum(s: torch.Tensor, solver: Solver = "svd", steps: int = 30) -> torch.Tensor:
+    """Sum of the nuclear norms of a (..., m, n) batch of small matrices, differentiable."""
+    if solver == "svd":
+        return torch.linalg.svdvals(s).sum()
+    return _PolarNuclearNorm.apply(s, steps)
+
+
+def tucker_nuclear_norm(
+    core: torch.Tensor,
+    fh: torch.Tensor,
+    fw: torch.Tensor,
+    ft: torch.Tensor,
+    solver: Solver = "svd",
+    steps: int = 30,
+) -> torch.Tensor:
+    """Sum over the frames ``k`` of ``||Fh G_k Fw^T||_*``, exact, from the (r1, r2) cores.
+
+    Pass a subset of rows of ``ft`` to restrict the sum to those frames.
+    """
+    return nuclear_norm_sum(small_cores(core, fh, fw, ft), solver, steps)
+
+
+class _DenseTerms(torch.autograd.Function):
+    """``||M (.) soft(D - Lh Fw^T, tau)||_1 + phi (||dLh Fw^T||_1 + ||Lh dFw^T||_1 + kappa ||Lt Fw^T||_1)``.
+
+    The four full-size tensors exist only inside this function: each is formed
+    by one matmul, reduced to its L1 norm and overwritten by its sign, which is
+    all the backward pass needs. This saves most of the full-size temporaries
+    and elementwise passes that autograd would keep.
+    """
+
+    @staticmethod
+    def forward(ctx, lh, dlh, lt, fw, dfw, data, mask, tau, phi, kappa):  # type: ignore[override]
+        b = torch.matmul(lh, fw.T)
+        torch.sub(data, b, out=b)
+        sgn_b = torch.nn.functional.softshrink(b, tau)  # T = soft(D - B, tau)
+        del b
+        if mask is not None:
+            sgn_b.mul_(mask)
+        l1 = torch.linalg.vector_norm(sgn_b, 1)
+        sgn_b.sign_()  # d l1 / dB = -sign(T)
+        terms = [l1]
+        signs = [sgn_b]
+        for left, right in ((dlh, fw), (lh, dfw), (lt, fw)):
+            y = torch.matmul(left, right.T)
+            terms.append(torch.linalg.vector_norm(y, 1))
+            signs.append(y.sign_())
+        ctx.save_for_backward(lh, dlh, lt, fw, dfw, *signs)
+        ctx.weights = (phi, kappa)
+        return terms[0] + phi * (terms[1] + terms[2] + kappa * terms[3])
+
+    @staticmethod
+    def backward(ctx, grad):  # type: ignore[override]
+        lh, dlh, lt, fw, dfw, s_b, s_h, s_w, s_t = ctx.saved_tensors
+        phi, kappa = ctx.weights
+        n2, r2 = fw.shape
+        gp, gk = grad * phi, grad * phi * kappa
+
+        def left_t(s: torch.Tensor, left: torch.Tensor) -> torch.Tensor:  # sum_k S_k^T left_k
+            return s.reshape(-1, n2).T @ left.reshape(-1, r2)
+
+        g_lh = torch.matmul(s_w, dfw) * gp - torch.matmul(s_b, fw) * grad
+        g_dlh = torch.matmul(s_h, fw) * gp
+        g_lt = torch.matmul(s_t, fw) * gk
+        g_fw = left_t(s_h, dlh) * gp + left_t(s_t, lt) * gk - left_t(s_b, lh) * grad
+        g_dfw = left_t(s_w, lh) * gp
+        return g_lh, g_dlh, g_lt, g_fw, g_dfw, None, None, None, None, None
+
+
+def dense_terms(
+    lh: torch.Tensor,
+    dlh: torch.Tensor,
+    lt: torch.Tensor,
+    fw: torch.Tensor,
+    dfw: torch.Tensor,
+    data: torch.Tensor,
+    mask: torch.Tensor | None,
+    tau: float,
+    phi: float,
+    kappa: float,
+) -> torch.Tensor:
+    """L1 of the soft-thresholded residual plus weighted L1 of the three background derivatives.
+
+    With ``B_k = Lh_k Fw^T`` (``Lh_k = Fh G_k``), the derivatives are
+    ``dB/dh = dLh Fw^T``, ``dB/dw = Lh dFw^T`` and ``dB/dt = Lt Fw^T``
+    (``Lt_k = Fh dG_k``). Inputs: left factors (L, n1, r2), right factors
+    (n2, r2), data (L, n1, n2), optional mask of the data's shape.
+    """
+    return _DenseTerms.apply(lh, dlh, lt, fw, dfw, data, mask, tau, phi, kappa)

@@ -1,0 +1,139 @@
+"""How each metric is printed and which way is better: shared by every renderer.
+
+Numbers are rounded to a fixed format per metric before anything else looks at
+them, so that the Markdown, LaTeX and CSV files are byte-identical for
+identical inputs, and so that "best" and "second" are decided on the values a
+reader sees (two methods that print the same number tie).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+Direction = Literal["max", "min"]
+
+AUC_METRICS = (
+    "AUC_FPR_TPR",
+    "AUC_tau_TPR",
+    "AUC_tau_FPR",
+    "AUC_BS",
+    "AUC_TD",
+    "AUC_TDBS",
+    "AUC_ODP",
+    "AUC_SNPR",
+)
+"""The eight 3-D ROC AUCs, in the order of the metrics contract."""
+
+LOWER_IS_BETTER = frozenset({"AUC_tau_FPR", "Fa", "s_per_frame", "runtime_s"})
+"""Metrics where a smaller value is better; every other metric is larger-is-better."""
+
+UNRANKED = frozenset({"n_params"})
+"""Metrics that are facts about a method rather than a score; never marked best."""
+
+_FORMATS: dict[str, str] = {
+    "AUC_tau_FPR": "{:.5f}",
+    "AUC_SNPR": "{:.2f}",
+    "Fa": "{:.3e}",
+    "SCRG": "{:.3f}",
+    "BSF": "{:.3f}",
+    "CG": "{:.3f}",
+    "s_per_frame": "{:.4g}",
+    "runtime_s": "{:.4g}",
+}
+_DEFAULT_FORMAT = "{:.4f}"
+
+CellStatus = Literal["ok", "failed", "missing"]
+Mark = Literal["best", "second", ""]
+
+
+def direction(metric: str) -> Direction | None:
+    """``"max"`` or ``"min"`` for ranked metrics, None for unranked ones."""
+    if metric in UNRANKED:
+        return None
+    return "min" if metric in LOWER_IS_BETTER else "max"
+
+
+def format_value(metric: str, value: float) -> str:
+    """The fixed text of one finite or infinite value (NaN is the caller's business)."""
+    if metric == "n_params":
+        return f"{int(value):,}"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    text = _FORMATS.get(metric, _DEFAULT_FORMAT).format(value)
+    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
+
+
+def displayed(metric: str, value: float) -> float:
+    """The value as printed, read back (the basis of ranking and of the CSV)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan
+    return float(format_value(metric, value).replace(",", ""))
+
+
+def marks(values: pd.Series, status: pd.Series, metric: str) -> pd.Series:
+    """Best / second marks of one column: ties on the displayed value share a mark.
+
+    Only cells with status ``ok`` and a value take part. Nothing is marked
+    when the metric is unranked or all taking part print the same value;
+    "second" needs three distinct values (with two it would just mean "last").
+    """
+    out = pd.Series("", index=values.index, dtype=object)
+    way = direction(metric)
+    shown = pd.Series([displayed(metric, v) for v in values], index=values.index)
+    usable = shown[(status == "ok") & shown.notna()]
+    distinct = np.unique(usable.to_numpy())
+    if way is None or len(distinct) < 2:
+        return out
+    ordered = distinct[::-1] if way == "max" else distinct
+    out[usable.index[(usable == ordered[0]).to_numpy()]] = "best"
+    if len(distinct) > 2:
+        out[usable.index[(usable == ordered[1]).to_numpy()]] = "second"
+    return out
+
+
+def cell_grid(values: pd.DataFrame, status: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Plain text and mark of every cell; the text of failed/missing cells is ``failed`` / ``""``.
+
+    Renderers wrap the text by its mark and replace ``""`` with their own dash.
+    """
+    texts = pd.DataFrame("", index=values.index, columns=values.columns, dtype=object)
+    marked = pd.DataFrame("", index=values.index, columns=values.columns, dtype=object)
+    for col in values.columns:
+        metric = col[-1] if isinstance(col, tuple) else col
+        st = status[col]
+        for row in values.index:
+            if st[row] == "failed":
+                texts.loc[row, col] = "failed"
+            elif st[row] == "ok" and not pd.isna(values.loc[row, col]):
+                texts.loc[row, col] = format_value(metric, float(values.loc[row, col]))
+        marked[col] = marks(values[col], st, metric)
+    return texts, marked
+
+
+HeaderMode = Literal["metrics", "groups", "both"]
+
+
+def header_mode(columns: pd.MultiIndex) -> HeaderMode:
+    """How to head a (group, metric) column index: by metric, by group, or both levels."""
+    groups = set(columns.get_level_values(0))
+    if groups <= {""}:
+        return "metrics"
+    if len(set(columns.get_level_values(1))) == 1:
+        return "groups"
+    return "both"
+
+
+def legend(status: pd.DataFrame, marked: pd.DataFrame, dash: str) -> list[str]:
+    """Sentences explaining the marks and placeholders that occur in a table."""
+    out = []
+    if (marked == "best").to_numpy().any():
+        out.append("Best in bold, second underlined." if (marked == "second").to_numpy().any() else "Best in bold.")
+    if (status == "failed").to_numpy().any():
+        out.append("failed: a job of this cell raised an error (listed in the index).")
+    if (status == "missing").to_numpy().any():
+        out.append(f"{dash}: not available.")
+    return out
