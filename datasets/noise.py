@@ -6,6 +6,13 @@ Specs are strings: ``none``, ``gaussian:snr=5``, ``cross`` or ``cross:n=20,amp=0
 the parameters that differ from the defaults, so ``cross`` and ``cross:n=10``
 are the same spec).
 
+The seed paper's exact cross and line generators are not public, so
+these are ours, stated here: ``cross`` adds ``amp`` to ``n`` "+" marks per
+frame (arms of ``arm`` px, uniformly placed, fresh positions every frame);
+``vline`` adds ``amp`` to ``n`` full-height columns ``width`` px wide, at fresh
+random columns every frame or, with ``fixed=true``, at the same columns in all
+frames (column fixed-pattern noise). Both clip to [0, 1] and may cover targets.
+
 SNR convention (``gaussian``): ``SNR = 10 log10(P_signal / P_noise)`` with
 ``P_signal`` the mean of the clean frames squared and ``P_noise`` the mean
 squared difference between the noisy and the clean frames, both over the whole

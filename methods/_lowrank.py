@@ -157,7 +157,8 @@ def dense_terms(
 
     With ``B_k = Lh_k Fw^T`` (``Lh_k = Fh G_k``), the derivatives are
     ``dB/dh = dLh Fw^T``, ``dB/dw = Lh dFw^T`` and ``dB/dt = Lt Fw^T``
-    (``Lt_k = Fh dG_k``). Inputs: left factors (L, n1, r2), right factors
-    (n2, r2), data (L, n1, n2), optional mask of the data's shape.
+    (``Lt_k = Fh dG_k``). Inputs: left factors (..., r2) (e.g. (n1, L, r2)),
+    right factors (n2, r2), data (..., n2) in the same layout, optional mask of
+    the data's shape.
     """
     return _DenseTerms.apply(lh, dlh, lt, fw, dfw, data, mask, tau, phi, kappa)

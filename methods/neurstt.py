@@ -227,7 +227,10 @@ def solver_for(cfg: NeurSTTConfig, device: torch.device) -> Solver:
 def neurstt_loss(
     model: NeurSTTModel, data: torch.Tensor, mask: torch.Tensor | None, cfg: NeurSTTConfig, it: int, solver: Solver
 ) -> torch.Tensor:
-    """Loss of iteration ``it``: nuclear norm of B's frames + L1(T) + phi * Neur3DTV."""
+    """Loss of iteration ``it``: nuclear norm of B's frames + L1(T) + phi * Neur3DTV.
+
+    ``data`` (and ``mask``) are the chunk's frames laid out as (H, L, W).
+    """
     lh, dlh, lt, (fh, _, fw, dfw, ft, _) = model.left_factors()
     dense = dense_terms(lh, dlh, lt, fw, dfw, data, mask, cfg.lam / 2, cfg.phi, cfg.kappa)
     rows = ft if cfg.nuclear == "all" else ft[it % ft.shape[0]].unsqueeze(0)
@@ -243,7 +246,7 @@ def fit_chunk(frames: np.ndarray, cfg: NeurSTTConfig, device: str = "cpu", seed:
     dtype = getattr(torch, cfg.dtype)
     generator = torch.Generator().manual_seed(cfg.seed if seed is None else seed)
     model = NeurSTTModel(frames.shape, cfg, generator).to(dev)
-    frames_t = torch.as_tensor(frames.astype(frames.dtype, copy=True), dtype=dtype, device=dev)
+    frames_t = torch.from_numpy(np.array(frames)).to(device=dev, dtype=dtype)  # a copy: the input stays read-only
     data = frames_t.transpose(0, 1).contiguous()  # (H, L, W), the layout of `NeurSTTModel.left_factors`
     mask = (data != 0).to(dtype) if cfg.l1_mask == "nonzero" else None
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -205,9 +206,18 @@ def total_variation(b: torch.Tensor, variant: str) -> torch.Tensor:
 
 
 def fit_chunk(
-    frames: np.ndarray, cfg: STPM3DConfig, device: str = "cpu", seed: int | None = None, desc: str = "3dstpm"
+    frames: np.ndarray,
+    cfg: STPM3DConfig,
+    device: str = "cpu",
+    seed: int | None = None,
+    desc: str = "3dstpm",
+    on_step: Callable[[int, torch.Tensor], None] | None = None,
 ) -> RawOutput:
-    """Fit the model to one chunk of frames (n3, n1, n2) and return T = D - B, B and the loss curve."""
+    """Fit the model to one chunk of frames (n3, n1, n2) and return T = D - B, B and the loss curve.
+
+    ``on_step(steps_done, B)`` (B detached, after ``steps_done`` Adam steps)
+    lets callers watch the fit, e.g. to score intermediate maps.
+    """
     gen = torch.Generator().manual_seed(cfg.seed if seed is None else seed)
     d = torch.tensor(np.asarray(frames, dtype=np.float32), device=device)
     net = STPM3DNet(tuple(frames.shape), cfg, gen).to(device)
@@ -220,6 +230,8 @@ def fit_chunk(
         loss = tensor_nuclear_norm(y, cfg.tnn) + cfg.lam * (d - b).abs().sum()
         if cfg.lam2:
             loss = loss + cfg.lam2 * total_variation(b, cfg.ntv)
+        if on_step is not None:
+            on_step(it, b.detach())
         loss.backward()
         opt.step()
         losses[it] = loss.item()

@@ -1,7 +1,8 @@
 r"""LaTeX (booktabs) for a `Table`, as in the seed paper: best value bold, second underlined.
 
-The output is a complete ``table`` float needing only ``\usepackage{booktabs}``;
-two-level columns get a spanning group header with ``\cmidrule``.
+The output is a complete ``table`` float needing ``\usepackage{booktabs}`` (and
+``graphicx`` for tables wider than `WIDE_COLUMNS`, which are scaled to the line
+width); two-level columns get a spanning group header with ``\cmidrule``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from istdbench.reports.formatting import cell_grid, direction, header_mode, lege
 from istdbench.reports.tables import Table
 
 DASH = "--"
+WIDE_COLUMNS = 10
+"""Tables with more columns are scaled to the line width (needs ``graphicx``)."""
 
 LABELS = {
     "AUC_FPR_TPR": r"AUC$_{(D,F)}$",
@@ -90,11 +93,13 @@ def render_latex(table: Table) -> str:
     groups = [g for g, _ in table.values.columns]
     metrics = [m for _, m in table.values.columns]
     spec = "l" * len(lead) + "r" * len(metrics)
+    wide = len(lead) + len(metrics) > WIDE_COLUMNS
     lines = [
         r"\begin{table}[t]",
         r"\centering",
         rf"\caption{{{escape(table.title)}}}",
         rf"\label{{tab:{table.key}}}",
+        *([r"\resizebox{\linewidth}{!}{%"] if wide else []),
         rf"\begin{{tabular}}{{{spec}}}",
         r"\toprule",
     ]
@@ -113,7 +118,7 @@ def render_latex(table: Table) -> str:
         info = [escape(table.info.loc[row, c]) or DASH for c in info_cols] if table.info is not None else []
         cells = [_wrap(texts.loc[row, c], marked.loc[row, c]) for c in table.values.columns]
         lines.append(" & ".join([escape(row), *info, *cells]) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
+    lines += [r"\bottomrule", r"\end{tabular}" + ("}" if wide else "")]
     notes = [*table.notes, *legend(table.status, marked, DASH)]
     if notes:
         lines += [r"\par\smallskip", rf"{{\footnotesize {escape(' '.join(notes))}}}"]

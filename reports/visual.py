@@ -12,6 +12,7 @@ an annotated point that the toolbox's hit rule uses).
 from __future__ import annotations
 
 import logging
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,7 +173,8 @@ def visual_grid(
     fig = Figure(figsize=(1.9 * ncols, 2.0 * len(rows) + 0.4), layout="constrained")
     axes = fig.subplots(len(rows), ncols, squeeze=False)
     for r, (sequence, image, number, panels) in enumerate(rows):
-        _draw(axes[r, 0], image, None, f"{sequence} #{number}")
+        _draw(axes[r, 0], image, None, f"input, frame {number}")
+        axes[r, 0].set_ylabel("\n".join(textwrap.wrap(sequence.replace(",", ", "), 24)), fontsize=7)
         for c, variant in enumerate(variants, start=1):
             if variant in panels:
                 image_map, outcome = panels[variant]

@@ -92,6 +92,16 @@ def write_run(out: Path, df: pd.DataFrame, t: int = N_FRAMES) -> Path:
     """Write ``results.csv`` plus per-job ``curves.npz``, ``maps.npz`` and ``job.json`` files."""
     out.mkdir(parents=True, exist_ok=True)
     df.to_csv(out / "results.csv", index=False)
+    config = {
+        "name": "fake",
+        "description": "Hand-made results for the report tests.",
+        "seeds": sorted({int(s) for s in df["seed"]}),
+        "protocols": ["tensoristd"],
+        "threshold": "ratio:0.5",
+        "device": "cpu",
+        "sequences": [{"refs": sorted(set(df["sequence"])), "frames": [1, t], "noise": sorted(set(df["noise"]))}],
+    }
+    (out / "run.json").write_text(json.dumps({"config": config}))
     for key, job in df.groupby("job_key"):
         first = job.iloc[0]
         folder = out / "jobs" / key
@@ -99,6 +109,7 @@ def write_run(out: Path, df: pd.DataFrame, t: int = N_FRAMES) -> Path:
         (folder / "job.json").write_text(
             json.dumps(
                 {
+                    "config": {"quality": QUALITY[first["method"]], "mode": first["preset"]},
                     "job": {
                         "key": key,
                         "ref": f"synthetic:h={first['height']},w={first['width']},t={t},seed=0",

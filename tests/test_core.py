@@ -204,3 +204,15 @@ def test_cli_detect_errors_are_one_line(args, match, tmp_path, monkeypatch):
     assert res.exit_code == 2
     assert match in res.output
     assert "Traceback" not in res.output
+
+
+def test_cli_detect_tophat_matches_octave_reference(tmp_path, data_root, reference_root):
+    """Issue 2's end-to-end check: `istdbench detect tophat daub/sequence1 --frames 1:20` equals the reference."""
+    out = tmp_path / "tophat.npz"
+    args = ["detect", "tophat", "daub/sequence1", "--frames", "1:20", "-o", str(out), "--data-root", str(data_root)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    target, frames, _ = load_maps(out)
+    with np.load(reference_root / "maps" / "Tophat_sequence1.npz") as ref:
+        np.testing.assert_array_equal(frames, ref["frames"])
+        np.testing.assert_allclose(target, ref["target"], rtol=0, atol=1e-6)

@@ -72,7 +72,8 @@ def test_dense_terms_value_and_gradient_match_autograd():
 
     def fused() -> torch.Tensor:
         lh, dlh, lt, (_, _, fw, dfw, _, _) = model.left_factors()
-        return dense_terms(lh, dlh, lt, fw, dfw, data, mask, tau, phi, kappa)
+        hlw = (data.transpose(0, 1).contiguous(), mask.transpose(0, 1).contiguous())  # (H, L, W) layout
+        return dense_terms(lh, dlh, lt, fw, dfw, *hlw, tau, phi, kappa)
 
     params = list(model.parameters())
     v_ref, v_new = reference(), fused()

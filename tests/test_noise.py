@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from istdbench.datasets.noise import NoiseSpec, apply_noise, measure_snr, parse_noise
-from istdbench.datasets.synthetic import SyntheticSpec, make_sequence
 from scipy import ndimage
 
+from istdbench.datasets.noise import NoiseSpec, apply_noise, measure_snr, parse_noise
+from istdbench.datasets.synthetic import SyntheticSpec, make_sequence
 from istdbench.errors import DataError, InvalidParameterError
 from istdbench.types import Sequence
 

@@ -66,8 +66,11 @@ def test_index_links_everything_and_lists_failures(run, report):
             assert f"]({rel})" in index
     assert "3-D ROC protocol `tensoristd@1`" in index and "`ratio:0.5`" in index
     assert "| gamma (slow) | synthetic/s0 | none | 0 | RuntimeError: out of patience |" in index
-    assert "| cpu | Test CPU |" in index and "| gamma (fast) | gamma | fast | `h_gfast` |" in index
-    assert "## Failed jobs" in index and "[`results.csv`](../results.csv)" in index
+    assert "| cpu | Test CPU |" in index
+    assert "## Failed jobs" in index and "[`results.csv`](../results.csv) of run config `fake`" in index
+    assert "| gamma (slow) | gamma | slow | `h_gslow` | mode=slow, quality=0.5 |" in index
+    assert "- sequences `daub/sequence1`, `synthetic/s0` (frames 1-6); noise cross, gaussian:snr=5, none" in index
+    assert "- seeds: 0" in index and "Hand-made results for the report tests." in index
 
 
 def test_second_report_is_byte_identical(run, report):
@@ -106,7 +109,7 @@ def test_failed_swap_keeps_previous_report(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert (out / "report" / "index.md").read_bytes() == old_index
     assert not (out / "report" / "tables" / "table8_auc3d.tex").exists()
-    assert sorted(os.listdir(out)) == ["jobs", "report", "results.csv"]
+    assert sorted(os.listdir(out)) == ["jobs", "report", "results.csv", "run.json"]
 
 
 def test_cli_report(tmp_path):

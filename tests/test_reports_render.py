@@ -138,3 +138,12 @@ def test_marks_ties_share_and_respect_status():
     assert list(marks(pd.Series([3.0, 1.0, 1.0]), pd.Series(["ok"] * 3), "IoU")) == ["best", "", ""]
     assert list(marks(pd.Series([1.0, 2.0]), pd.Series(["ok", "ok"]), "n_params")) == ["", ""]
     assert list(marks(pd.Series([np.nan, 2.0]), pd.Series(["ok", "ok"]), "IoU")) == ["", ""]
+
+
+def test_wide_latex_table_is_scaled_to_the_line(tables):
+    columns = pd.MultiIndex.from_product([[f"s{i}" for i in range(6)], ["IoU", "F1"]], names=["group", "metric"])
+    values = pd.DataFrame(np.linspace(0, 1, 24).reshape(2, 12), index=["a", "b"], columns=columns)
+    status = pd.DataFrame("ok", index=values.index, columns=columns)
+    tex = render_latex(Table("wide", "Wide", values, status))
+    assert tex.count(r"\resizebox{\linewidth}{!}{%") == 1 and r"\end{tabular}}" in tex
+    assert r"\resizebox" not in render_latex(tables["table8_auc3d"])

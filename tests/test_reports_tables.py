@@ -161,3 +161,13 @@ def test_no_noise_table_without_noise_settings(results):
     keys = {t.key for t in build_tables(results[results["noise"] == "none"])}
     assert "table12_noise_pixel" not in keys and "table12_noise_target" not in keys
     assert {"table8_auc3d", "table9_pixel", "table9_target", "table10_runtime", "table11_params"} <= keys
+
+
+def test_noise_table_uses_only_sequences_run_with_noise(results):
+    extra = results[(results["sequence"] == "synthetic/s0") & (results["noise"] == "none")]
+    extra = extra.assign(sequence="synthetic/clean-only", job_key=extra["job_key"] + "-c", value=0.0)
+    t = {t.key: t for t in build_tables(pd.concat([results, extra], ignore_index=True))}
+    noise = t["table12_noise_pixel"]
+    np.testing.assert_allclose(noise.values.loc["alpha", ("none", "F1")], 0.845, atol=1e-12)
+    assert "synthetic/clean-only" not in " ".join(noise.notes)
+    assert "synthetic/clean-only" in set(t["table9_pixel"].values.columns.get_level_values("group"))

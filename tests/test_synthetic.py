@@ -6,11 +6,11 @@ import time
 
 import numpy as np
 import pytest
+from scipy import ndimage
+
 from istdbench.datasets.clutter import SCENES, fractal_texture, gaussian_spot
 from istdbench.datasets.scr import measure_scr
 from istdbench.datasets.synthetic import SyntheticSpec, make_sequence, parse_spec
-from scipy import ndimage
-
 from istdbench.errors import InvalidParameterError
 
 SMALL = SyntheticSpec(h=64, w=64, t=20, seed=0)
@@ -100,7 +100,7 @@ def test_target_count_does_not_change_the_clutter() -> None:
     three = make_sequence(SyntheticSpec(t=4, targets=3, size_max=3))
     np.testing.assert_allclose(one.points[0], three.points[0][:1], rtol=0, atol=1e-12)  # same first target
     # away from every target the frames differ only by the final affine intensity scaling
-    near = ndimage.binary_dilation(one.masks | three.masks, iterations=6)
+    near = ndimage.binary_dilation(one.masks | three.masks, iterations=9)  # PSF tails included
     x, y = one.frames[~near].astype(float), three.frames[~near].astype(float)
     slope, offset = np.polyfit(x, y, 1)
     np.testing.assert_allclose(slope * x + offset, y, rtol=0, atol=1e-5)
