@@ -55,6 +55,11 @@ METHODS: list[BenchEntry] = [
     BenchEntry("mpcm-r1-9", "mpcm", "tensoristd", "MPCM"),
     BenchEntry("pstnn-tensoristd", "pstnn", "tensoristd", "PSTNN"),
     BenchEntry("pstnn-paper", "pstnn", "paper", None),
+    # IPI and STT (engineer C2). STT's reference treats the 20 frames as the whole sequence: time frames 1-20.
+    BenchEntry("ipi-tensoristd", "ipi", "tensoristd", "IPI"),
+    BenchEntry("ipi-paper", "ipi", "paper", None),
+    BenchEntry("stt-tensoristd", "stt", "tensoristd", "STT"),
+    BenchEntry("stt-paper", "stt", "paper", None),
 ]
 
 
@@ -105,7 +110,8 @@ def compare_reference(
         return float("nan"), float("nan")
     ref_maps = ref["target"][theirs]
     diff = np.abs(target[ours].astype(np.float64) - ref_maps).max() / max(np.abs(ref_maps).max(), 1e-300)
-    return float(np.mean(ref["time_per_frame_s"][theirs])), float(diff)
+    octave = np.broadcast_to(ref["time_per_frame_s"], ref["frames"].shape)  # STT stores one scalar
+    return float(np.mean(octave[theirs])), float(diff)
 
 
 def run(entries: list[BenchEntry], seq: Sequence, reference_root: Path, repeat: int) -> list[BenchRow]:

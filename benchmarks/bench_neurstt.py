@@ -31,11 +31,11 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _time(fn: Callable[[int], object], n: int, warmup: int, device: torch.device) -> float:
-    """Mean wall seconds per call of ``fn(i)`` over ``n`` calls after ``warmup`` calls.
+def _time(fn: Callable[[int], object], n: int, warmup: int, device: torch.device) -> tuple[float, float]:
+    """Mean (wall, process CPU) seconds per call of ``fn(i)`` over ``n`` calls after ``warmup`` calls.
 
-    The process CPU seconds per call go to ``_time.cpu``: on a shared machine the
-    wall time includes waiting for a core; CPU time (with one thread) does not.
+    On a shared machine the wall time includes waiting for a core; the CPU time
+    (with one thread) does not.
     """
     for i in range(warmup):
         fn(i)
@@ -44,14 +44,13 @@ def _time(fn: Callable[[int], object], n: int, warmup: int, device: torch.device
     for i in range(n):
         fn(warmup + i)
     _sync(device)
-    _time.cpu = (time.process_time() - cpu) / n  # type: ignore[attr-defined]
-    return (time.perf_counter() - start) / n
+    return (time.perf_counter() - start) / n, (time.process_time() - cpu) / n
 
 
 def time_iterations(
     cfg: NeurSTTConfig, shape: tuple[int, int, int], device: torch.device, n: int, warmup: int
-) -> float:
-    """Seconds per Adam iteration of the full NeurSTT loss on random frames of ``shape``."""
+) -> tuple[float, float]:
+    """(Wall, CPU) seconds per Adam iteration of the full NeurSTT loss on random frames of ``shape``."""
     model = NeurSTTModel(shape, cfg, torch.Generator().manual_seed(0)).to(device)
     frames = np.random.default_rng(0).random(shape, dtype=np.float32)
     data = torch.from_numpy(frames.transpose(1, 0, 2).copy()).to(device)  # (H, L, W), as `neurstt_loss` expects
@@ -85,9 +84,9 @@ def time_nuclear(shape: tuple[int, int, int], device: torch.device, n: int) -> d
 
         return run
 
-    out = {"full_svd": _time(full, n, 1, device)}
+    out = {"full_svd": _time(full, n, 1, device)[0]}
     for solver in ("svd", "polar"):
-        out[f"small_{solver}"] = _time(small(solver), n, 1, device)
+        out[f"small_{solver}"] = _time(small(solver), n, 1, device)[0]
     return out
 
 
@@ -109,9 +108,9 @@ def main(threads: int, iterations: int, warmup: int, size: str) -> None:
         else:
             cases.append(("paper+polar", PAPER.with_overrides({"nuclear_solver": "polar"})))
         for label, cfg in cases:
-            s = time_iterations(cfg, shape, device, iterations, warmup)  # type: ignore[arg-type]
+            s, cpu = time_iterations(cfg, shape, device, iterations, warmup)  # type: ignore[arg-type]
             click.echo(
-                f"[{name}] {label:12s} {s:.4f} s/iteration, CPU {_time.cpu:.4f} s/iteration "  # type: ignore[attr-defined]
+                f"[{name}] {label:12s} {s:.4f} s/iteration, CPU {cpu:.4f} s/iteration "
                 f"({s * cfg.iterations:.0f} s per {cfg.iterations}-iteration chunk)"
             )
         nuc = time_nuclear(shape, device, max(2, iterations // 2))  # type: ignore[arg-type]

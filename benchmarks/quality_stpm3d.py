@@ -25,8 +25,8 @@ import torch
 
 from istdbench.config import parse_assignments
 from istdbench.datasets.catalog import load_sequence
-from istdbench.metrics.roc3d import roc3d
 from istdbench.methods.stpm3d import STPM3D, fit_chunk
+from istdbench.metrics.roc3d import roc3d
 from istdbench.types import Sequence
 
 log = logging.getLogger("quality_stpm3d")
@@ -76,8 +76,12 @@ def run_clip(
     if maps_dir is not None:
         maps_dir.mkdir(parents=True, exist_ok=True)
         name = seq.name.replace("/", "_")
-        np.savez_compressed(maps_dir / f"{name}.npz", target=target, background=background,
-                            frames=np.asarray(seq.provenance.frame_numbers))
+        np.savez_compressed(
+            maps_dir / f"{name}.npz",
+            target=target,
+            background=background,
+            frames=np.asarray(seq.provenance.frame_numbers),
+        )
     return rows
 
 
@@ -91,8 +95,17 @@ def run_clip(
 @click.option("--threads", default=2, show_default=True)
 @click.option("--maps-dir", type=click.Path(path_type=Path), default=None, help="Save T and B per clip here.")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV, appended clip by clip.")
-def main(clips: str, frames: str, data_root: Path | None, overrides: tuple[str, ...], checkpoints: str,
-         device: str, threads: int, maps_dir: Path | None, out: Path) -> None:
+def main(
+    clips: str,
+    frames: str,
+    data_root: Path | None,
+    overrides: tuple[str, ...],
+    checkpoints: str,
+    device: str,
+    threads: int,
+    maps_dir: Path | None,
+    out: Path,
+) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(threads)
     method = STPM3D(overrides=parse_assignments(overrides), device=device)

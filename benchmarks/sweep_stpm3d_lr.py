@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
@@ -28,9 +27,7 @@ from istdbench.methods.stpm3d import STPM3DConfig, fit_chunk
 log = logging.getLogger("sweep_stpm3d_lr")
 
 
-def run_sweep(
-    lrs: tuple[float, ...], seeds: tuple[int, ...], size: int, frames: int, iterations: int
-) -> pd.DataFrame:
+def run_sweep(lrs: tuple[float, ...], seeds: tuple[int, ...], size: int, frames: int, iterations: int) -> pd.DataFrame:
     """One row per (lr, clip): pixel AUC of T against the masks, final loss, seconds."""
     rows = []
     for seed in seeds:
@@ -42,8 +39,16 @@ def run_sweep(
             elapsed = time.perf_counter() - start
             auc = roc_auc_score(seq.masks.ravel(), out.target.ravel())
             loss = out.diagnostics["loss"]
-            rows.append({"lr": lr, "clip_seed": seed, "pixel_auc": auc, "loss_first": loss[0],
-                         "loss_last": loss[-1], "seconds": elapsed})
+            rows.append(
+                {
+                    "lr": lr,
+                    "clip_seed": seed,
+                    "pixel_auc": auc,
+                    "loss_first": loss[0],
+                    "loss_last": loss[-1],
+                    "seconds": elapsed,
+                }
+            )
             log.info("lr %g clip %d: AUC %.4f, loss %.4g -> %.4g (%.1f s)", lr, seed, auc, loss[0], loss[-1], elapsed)
     return pd.DataFrame(rows)
 

@@ -1,4 +1,6 @@
-"""Nuclear norms of the frames of a Tucker tensor, computed from small matrices.
+"""Losses on a Tucker tensor's frames without forming more than they need.
+
+`tucker_nuclear_norm`: the nuclear norms of the frames, from small matrices.
 
 Frame ``k`` of ``B = G x1 Fh x2 Fw x3 Ft`` is ``B_k = Fh G_k Fw^T`` with
 ``G_k = sum_c G[:, :, c] Ft[k, c]`` of size (r1, r2). With the thin QR
@@ -18,8 +20,12 @@ Two solvers for ``sum_k ||S_k||_*``:
   ``A = X^T X``, started from ``S / ||S||_F``: every singular value is mapped
   through the monotone polynomial ``p(s) = (15 s - 10 s^3 + 3 s^5) / 8``, which
   grows small values by 1.875 per step and converges cubically to 1. Singular
-  values below about ``1.875^-steps`` of ``||S||_F`` are not resolved; they
-  contribute at most that fraction to the value.
+  values below about ``1.875^-steps`` of ``||S||_F`` may not reach 1; they
+  change the value by at most that fraction, and for rounding-level (zero)
+  singular values any factor in [0, 1] is still a valid subgradient.
+
+`dense_terms`: the L1 terms that need every voxel (sparse target, Neur3DTV),
+with a hand-written backward that keeps only sign tensors.
 """
 
 from __future__ import annotations

@@ -318,6 +318,16 @@ class NeurSTT(Method):
     clamped to 1 along time; the returned maps use the parameters after the last
     step (the code keeps T from before it); no SVD-failure fallback is needed.
 
+    Parameters of one chunk's model (`n_params`): 317,184 at 256x256x80 under
+    ``authors`` (the paper's Table 11: 0.317 M) and 2,219,760 at 720x480x80
+    (H 480, W 720), where the paper reports 2.117 M; ``paper`` widths give
+    254,352 and 1,377,280.
+
+    Cost per iteration: four full-size products (B and its three derivatives)
+    forward and eight backward, all (n1 L, r2) x (r2, n2) matrix products, plus
+    SVDs of L small (r1, r2) cores; on a busy CPU one torch thread can be much
+    faster than two (OpenMP spin-waiting).
+
     References
     ----------
     The NeurSTT paper (the seed paper of this suite), Sections 4.1-4.5,

@@ -6,12 +6,15 @@ regenerated report differs only where the results do.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from istdbench.errors import IstdbenchError
+from istdbench.metrics.protocols import get_protocol
 from istdbench.reports.render_markdown import render_markdown
 from istdbench.reports.results import natural_sorted, noise_order
 from istdbench.reports.tables import Table
@@ -49,14 +52,15 @@ def _summary(df: pd.DataFrame, run_info: dict[str, Any] | None) -> list[str]:
     jobs = df.drop_duplicates("job_key")
     failed = int((jobs["status"] == "failed").sum())
     name = _run_config(run_info).get("name")
-    lines = [
-        "# istdbench report",
-        "",
-        f"Built from [`results.csv`](../results.csv){f' of run config `{name}`' if name else ''}: "
-        f"{len(jobs)} job(s), {failed} failed; {jobs['variant'].nunique()} method variant(s), "
-        f"{jobs['sequence'].nunique()} sequence(s), noise settings {', '.join(noise_order(set(jobs['noise'])))}.",
-        "",
-    ]
+    source = f"Built from [`results.csv`](../results.csv){f' of run config `{name}`' if name else ''}"
+    if jobs.empty:
+        summary = f"{source}, which holds no jobs."
+    else:
+        summary = (
+            f"{source}: {len(jobs)} job(s), {failed} failed; {jobs['variant'].nunique()} method variant(s), "
+            f"{jobs['sequence'].nunique()} sequence(s), noise settings {', '.join(noise_order(set(jobs['noise'])))}."
+        )
+    lines = ["# istdbench report", "", summary, ""]
     if run_info is not None:
         lines += ["The resolved run configuration and job list are in [`run.json`](../run.json).", ""]
     return lines
@@ -83,11 +87,21 @@ def _grid_description(run_info: dict[str, Any] | None) -> list[str]:
     return [*lines, ""]
 
 
+def _protocol_rules(recorded: str) -> str:
+    """The rules of a recorded ``name[:options]@version`` protocol, as the metrics layer defines them."""
+    try:
+        rules = dataclasses.asdict(get_protocol(recorded.rpartition("@")[0] or recorded))
+    except IstdbenchError:
+        return " (not a protocol of this suite version)"
+    rules.pop("name", None)
+    return ": " + ", ".join(f"{k}={v}" for k, v in rules.items())
+
+
 def _protocols(df: pd.DataFrame) -> list[str]:
     ok = df[df["status"] == "ok"]
     lines = ["## Protocols", ""]
     for protocol in natural_sorted(set(ok["protocol"]) - {""}):
-        lines.append(f"- 3-D ROC protocol `{protocol}`.")
+        lines.append(f"- 3-D ROC protocol `{protocol}`{_protocol_rules(protocol)}.")
     for threshold in natural_sorted(set(ok["threshold"]) - {""}):
         lines.append(f"- Threshold for IoU, F1, Pd and Fa: `{threshold}`.")
     lines += [

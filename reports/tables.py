@@ -74,9 +74,12 @@ class Setting:
 
 
 def evaluation_settings(df: pd.DataFrame) -> list[Setting]:
-    """The (protocol, threshold) pairs present, the primary one first and without a file suffix."""
-    ok = df[(df["status"] == "ok") & (df["protocol"] != "")]
-    pairs = sorted(set(zip(ok["protocol"], ok["threshold"], strict=True)))
+    """The (protocol, threshold) pairs present, the primary one first and without a file suffix.
+
+    Failed jobs count too: a run whose jobs all failed still gets its tables, showing the failures.
+    """
+    named = df[df["protocol"] != ""]
+    pairs = sorted(set(zip(named["protocol"], named["threshold"], strict=True)))
 
     def rank(pair: tuple[str, str]) -> tuple[bool, bool, str, str]:
         name = pair[0].split("@", 1)[0]

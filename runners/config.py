@@ -30,11 +30,10 @@ a list of names.
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from istdbench.errors import InvalidParameterError, unknown_name
 

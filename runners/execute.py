@@ -14,16 +14,17 @@ import dataclasses
 import logging
 import math
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from istdbench.runners.env import environment
-from istdbench.runners.jobs import Job, Task
 
 from istdbench.errors import DataError
 from istdbench.registry import create_method
+from istdbench.runners.env import environment
+from istdbench.runners.jobs import Job, Task
 from istdbench.types import Detection, Sequence
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,6 @@ class JobOutcome:
     seconds: float = 0.0
     error: str = ""
 
-    @property
-    def status(self) -> str:
-        return "failed" if self.error else "ok"
-
 
 def run_task(task: Task) -> list[JobOutcome]:
     """Detect once for the task's sequence and evaluate it under each job's protocol."""
@@ -60,14 +57,14 @@ def run_task(task: Task) -> list[JobOutcome]:
         except Exception as exc:  # a job's failure is a result, not a crash of the run
             log.debug("job %s failed", job.describe(), exc_info=True)
             elapsed = time.perf_counter() - start
-            return [_failed(j, exc, env, elapsed, det) for j in task.jobs]
+            return [_failed(j, exc, env, elapsed, det, task) for j in task.jobs]
         outcomes = []
         for j in task.jobs:
             try:
-                outcomes.append(_evaluated(j, seq, det, env, task.maps))
+                outcomes.append(_evaluated(j, seq, det, env, task))
             except Exception as exc:
                 log.debug("evaluating %s failed", j.describe(), exc_info=True)
-                outcomes.append(_failed(j, exc, env, 0.0, det))
+                outcomes.append(_failed(j, exc, env, 0.0, det, task))
     elapsed = time.perf_counter() - start
     for out in outcomes:
         out.seconds = elapsed
@@ -106,7 +103,7 @@ def thread_limit(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _evaluated(job: Job, seq: Sequence, det: Detection, env: dict[str, Any], maps_mode: str) -> JobOutcome:
+def _evaluated(job: Job, seq: Sequence, det: Detection, env: dict[str, Any], task: Task) -> JobOutcome:
     from istdbench.metrics.evaluate import evaluate_full
 
     result = evaluate_full(det.target, seq, protocol=job.protocol, threshold=job.threshold)
@@ -116,17 +113,20 @@ def _evaluated(job: Job, seq: Sequence, det: Detection, env: dict[str, Any], map
         {**base, "metric": name, "value": float(v), "status": "ok", "error": ""} for name, v in result.metrics.items()
     ]
     maps = None
-    if maps_mode != "none":
+    if task.maps != "none":
         maps = {"target": det.target, "frames": np.asarray(seq.provenance.frame_numbers, dtype=np.int64)}
-        if maps_mode == "all" and det.background is not None:
+        if task.maps == "all" and det.background is not None:
             maps["background"] = det.background
-    return JobOutcome(job=job, rows=rows, meta=_meta(job, det), maps=maps, curves=curves)
+    return JobOutcome(job=job, rows=rows, meta=_meta(job, det, task.data_root), maps=maps, curves=curves)
 
 
-def _failed(job: Job, exc: BaseException, env: dict[str, Any], elapsed: float, det: Detection | None) -> JobOutcome:
+def _failed(
+    job: Job, exc: BaseException, env: dict[str, Any], elapsed: float, det: Detection | None, task: Task
+) -> JobOutcome:
     message = f"{type(exc).__name__}: {exc}"
     row = {**_base_row(job, env, det), "metric": "", "value": math.nan, "status": "failed", "error": message}
-    meta = {**_meta(job, det), "error": message}
+    trace = "".join(traceback.format_exception(exc))
+    meta = {**_meta(job, det, task.data_root), "error": message, "traceback": trace}
     return JobOutcome(job=job, rows=[row], meta=meta, seconds=elapsed, error=message)
 
 
@@ -155,8 +155,8 @@ def _base_row(job: Job, env: dict[str, Any], det: Detection | None) -> dict[str,
     }
 
 
-def _meta(job: Job, det: Detection | None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"job": dataclasses.asdict(job)}
+def _meta(job: Job, det: Detection | None, data_root: str | None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"job": dataclasses.asdict(job), "data_root": data_root}
     if det is not None:
         meta.update(config=det.config, runtime_s=det.runtime_s, diagnostics=det.diagnostics)
     return meta

@@ -1,9 +1,10 @@
 """The CI check: the deterministic part of a run's results against a committed copy.
 
 Only what must not change without a reason is compared: per (method, preset,
-sequence, noise, seed, protocol, threshold, metric) the metric value (within a
-tolerance), the job status and the config hash. Runtimes, devices and the
-environment are left out. Regenerate the committed copy after an intended
+config hash, sequence, noise, seed, protocol, threshold, metric) the metric
+value (within a tolerance) and the job status. A changed method config shows as
+rows missing from the run plus rows not in the golden copy. Runtimes, devices
+and the environment are left out. Regenerate the committed copy after an intended
 change with::
 
     istdbench run quick -o results/quick && python -m istdbench.runners.golden write results/quick
@@ -28,8 +29,8 @@ from istdbench.io import atomic_write_bytes
 GOLDEN = Path(__file__).resolve().parents[1] / "reports" / "golden" / "quick_metrics.csv"
 """The committed copy (in a source checkout: ``reports/golden/quick_metrics.csv``)."""
 
-KEY = ("method", "preset", "sequence", "noise", "seed", "protocol", "threshold", "metric")
-CHECKED = ("config_hash", "status")
+KEY = ("method", "preset", "config_hash", "sequence", "noise", "seed", "protocol", "threshold", "metric")
+CHECKED = ("status",)
 COLUMNS = (*KEY, *CHECKED, "value")
 
 

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from istdbench.runners.config import MethodSpec, RunConfig
+import numpy as np
 
 from istdbench.errors import InvalidParameterError
 from istdbench.registry import create_method, get_method, list_methods
+from istdbench.runners.config import MethodSpec, RunConfig
+from istdbench.types import Sequence
 
 KEY_LENGTH = 16
 METHOD_HELPER_PREFIX = "istdbench.methods."
@@ -43,7 +45,13 @@ class SequenceInfo:
     frames: tuple[int, int] | None
     name: str
     data_hash: str
+    truth_hash: str
     shape: tuple[int, int, int]
+    frame_numbers: tuple[int, int]  # first and last 1-based source frame
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two references the same input: the name, the frames and the data (not the spelling)."""
+        return {"name": self.name, "frames": self.frame_numbers, "data_hash": self.data_hash}
 
 
 @dataclass(frozen=True)
@@ -210,7 +218,29 @@ def sequence_info(ref: str, frames: tuple[int, int] | None, data_root: str | Pat
     from istdbench.datasets.catalog import load_sequence
 
     seq = load_sequence(ref, data_root=data_root, frames=frames)
-    return SequenceInfo(ref=ref, frames=frames, name=seq.name, data_hash=seq.provenance.data_hash, shape=seq.shape)
+    numbers = seq.provenance.frame_numbers
+    return SequenceInfo(
+        ref=ref,
+        frames=frames,
+        name=seq.name,
+        data_hash=seq.provenance.data_hash,
+        truth_hash=truth_hash(seq),
+        shape=seq.shape,
+        frame_numbers=(numbers[0], numbers[-1]),
+    )
+
+
+def truth_hash(seq: Sequence) -> str:
+    """Hash of the ground truth (masks and points): an edited annotation file changes the metric jobs' keys."""
+    digest = hashlib.sha256()
+    if seq.masks is not None:
+        digest.update(b"masks")
+        digest.update(np.packbits(seq.masks).tobytes())
+    if seq.points is not None:
+        for t, pts in enumerate(seq.points):
+            digest.update(f"points{t}:".encode())
+            digest.update(np.ascontiguousarray(pts, dtype=np.float64).tobytes())
+    return digest.hexdigest()[:KEY_LENGTH]
 
 
 def _jobs_for(
@@ -222,14 +252,16 @@ def _jobs_for(
         "config_cls": v.config_cls,
         "config": v.config,
         "device": v.device,
-        "sequence": {"ref": info.ref, "frames": info.frames, "name": info.name, "data_hash": info.data_hash},
+        "sequence": info.identity(),
         "noise": noise,
         "seed": seed,
     }
     det_key = content_key(detection)
     return [
         Job(
-            key=content_key({"detection": det_key, "protocol": version, "threshold": threshold}),
+            key=content_key(
+                {"detection": det_key, "truth": info.truth_hash, "protocol": version, "threshold": threshold}
+            ),
             detection_key=det_key,
             method=v.spec.name,
             preset=v.preset,
@@ -273,15 +305,12 @@ def code_version(cls: type) -> str:
 
 def _source_files(cls: type) -> set[Path]:
     modules = {sys.modules[c.__module__] for c in cls.__mro__ if c.__module__ in sys.modules}
-    home = sys.modules.get(cls.__module__)
-    if home is not None:
-        for value in vars(home).values():
-            owner = getattr(value, "__module__", None)
-            mod = value if isinstance(value, types.ModuleType) else None
-            if mod is None and isinstance(owner, str):
-                mod = sys.modules.get(owner)
-            if mod is not None and mod.__name__.startswith(METHOD_HELPER_PREFIX):
+    pending = [sys.modules[cls.__module__]] if cls.__module__ in sys.modules else []
+    while pending:  # the method's module and, transitively, the helper modules they use
+        for mod in _helper_modules(pending.pop()):
+            if mod not in modules:
                 modules.add(mod)
+                pending.append(mod)
     files = set()
     for mod in modules:
         if mod.__name__ == "builtins" or mod.__name__.startswith("abc"):
@@ -291,6 +320,19 @@ def _source_files(cls: type) -> set[Path]:
         except (TypeError, OSError):
             continue
     return files
+
+
+def _helper_modules(module: types.ModuleType) -> set[types.ModuleType]:
+    """Modules of ``istdbench.methods`` that ``module`` imported or took names from."""
+    found = set()
+    for value in vars(module).values():
+        owner = getattr(value, "__module__", None)
+        mod = value if isinstance(value, types.ModuleType) else None
+        if mod is None and isinstance(owner, str):
+            mod = sys.modules.get(owner)
+        if mod is not None and mod.__name__.startswith(METHOD_HELPER_PREFIX):
+            found.add(mod)
+    return found
 
 
 @functools.cache

@@ -13,11 +13,11 @@ import logging
 import os
 from collections.abc import Iterable, Iterator
 
-from istdbench.runners.execute import JobOutcome, run_task
-from istdbench.runners.jobs import Task
 from joblib import Parallel, delayed, parallel_config
 
 from istdbench.errors import InvalidParameterError
+from istdbench.runners.execute import JobOutcome, run_task
+from istdbench.runners.jobs import Task
 
 log = logging.getLogger(__name__)
 

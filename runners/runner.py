@@ -16,15 +16,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from istdbench.errors import InvalidParameterError
 from istdbench.runners.config import RunConfig, load_config
 from istdbench.runners.env import environment
 from istdbench.runners.jobs import Job, group_tasks, plan_jobs
 from istdbench.runners.parallel import default_threads, execute_tasks
 from istdbench.runners.store import ResultStore
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
-
-from istdbench.errors import InvalidParameterError
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,6 @@ def run(
         finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         store.write_run_info(_run_info(cfg, jobs, threads, started, finished))
     summary = RunSummary(out=Path(out), results=results, total=len(jobs), reused=reused, ran=len(todo), failed=failed)
-    log.info("%s", summary.describe())
     return summary
 
 

@@ -117,7 +117,7 @@ def write_run(out: Path, df: pd.DataFrame, t: int = N_FRAMES) -> Path:
                         "sequence": first["sequence"],
                         "noise": first["noise"],
                         "seed": int(first["seed"]),
-                    }
+                    },
                 }
             )
         )

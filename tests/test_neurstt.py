@@ -102,6 +102,21 @@ def test_small_core_nuclear_norm_equals_full_svd(solver):
     assert s.shape == (8, 5, 6)
 
 
+def test_polar_solver_matches_svd_in_float32_with_default_steps():
+    """The CUDA default (polar, 30 steps) gives the svd solver's value and gradient at float32 accuracy."""
+    model = NeurSTTModel((8, 24, 20), PAPER, torch.Generator().manual_seed(5))
+    params = list(model.parameters())
+    fh, _, fw, _, ft, _ = model.factors()
+    results = []
+    for solver in ("svd", "polar"):
+        value = tucker_nuclear_norm(model.core, fh, fw, ft, solver)  # type: ignore[arg-type]
+        results.append((value.item(), torch.autograd.grad(value, params, retain_graph=True)))
+    (v_svd, g_svd), (v_pol, g_pol) = results
+    np.testing.assert_allclose(v_pol, v_svd, rtol=1e-5)
+    for a, b in zip(g_pol, g_svd, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-3 * float(b.abs().max()))
+
+
 @pytest.mark.parametrize("steps", [30, 60])
 def test_polar_factor_is_a_nuclear_norm_subgradient_for_rank_deficient_wide_matrices(steps):
     """For rank r < min(m, n), P = U1 V1^T + W with W on the null spaces and ||W||_2 <= 1, <P, S> = ||S||_*."""
@@ -182,6 +197,7 @@ def test_detect_outputs_and_determinism():
     np.testing.assert_array_equal(a.background, b.background)
     loss = a.diagnostics["chunks"][0]["loss"]
     assert len(loss) == 30 and loss[-1] < loss[0]
+    assert a.diagnostics["chunks"][0]["solver"] == "svd"  # "auto" on a CPU
     # raw signed T = soft(D - B, lam/2), never binarised
     expected = np.sign(seq.frames - a.background) * np.maximum(np.abs(seq.frames - a.background) - 0.1, 0)
     np.testing.assert_allclose(a.target, expected, atol=1e-5)
@@ -225,3 +241,18 @@ def test_bad_inputs():
             NeurSTT(device="cuda")
     with pytest.raises(InvalidParameterError, match="'cpu' or 'cuda"):
         NeurSTT(device="tpu")
+
+
+@pytest.mark.parametrize("preset", ["paper", "authors"])
+def test_planted_targets_dimmer_than_the_background_are_found(preset):
+    """A smooth background up to 0.8 and a moving +0.3 target down to 0.55: the raw T peaks at the target."""
+    t, h, w = 8, 24, 24
+    rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
+    frames = np.repeat((0.45 + 0.35 * np.sin(rows / 5.0) * np.cos(cols / 7.0))[None], t, 0)
+    targets = [(12, 4 + 2 * k) for k in range(t)]
+    for k, (r, c) in enumerate(targets):
+        frames[k, r, c] += 0.3
+    assert sum(frames[k, r, c] < frames.max() for k, (r, c) in enumerate(targets)) >= 4  # brightest-pixel fails
+    det = NeurSTT(preset=preset, overrides={"iterations": 300}).detect(Sequence(frames=frames.astype(np.float32)))
+    peaks = [np.unravel_index(np.argmax(det.target[k]), (h, w)) for k in range(t)]
+    assert sum(p == q for p, q in zip(peaks, targets, strict=True)) >= 7

@@ -123,3 +123,12 @@ def test_cli_report(tmp_path):
     assert res.exit_code == 2 and "error: No results table" in res.output
     res = runner.invoke(main, ["report", str(out), "--formats", "pdf"])
     assert res.exit_code == 2 and "--formats must be" in res.output
+
+
+def test_protocol_rules_come_from_the_metrics_layer():
+    from istdbench.reports.index import _protocol_rules
+
+    rules = _protocol_rules("tensoristd@1")
+    assert "quantise=True" in rules and "threshold_den=99" in rules and "name=" not in rules
+    assert "norm=sequence" in _protocol_rules("clean:norm=sequence@1")
+    assert _protocol_rules("plain@1") == " (not a protocol of this suite version)"

@@ -45,7 +45,7 @@ def test_report_of_a_synthetic_run(tmp_path):
     assert "of run config `tiny`" in index and "## Left out" not in index
 
 
-def test_report_reloads_real_clip_for_the_visual_grid(tmp_path, data_root):
+def test_report_reloads_real_clip_for_the_visual_grid(tmp_path, data_root, monkeypatch):
     out = tmp_path / "out"
     run(_config(["daub/sequence1"], ["none"], frames=[1, 4]), out, threads=1, progress=False, data_root=data_root)
     report = write_report(out, formats="md", data_root=data_root)
@@ -53,3 +53,8 @@ def test_report_reloads_real_clip_for_the_visual_grid(tmp_path, data_root):
     target = (out / "report" / "tables" / "table9_target.md").read_text()
     assert "daub/sequence1 Pd ↑" in target and "daub/sequence1 Fa ↓" in target
     assert "Visual comparison, daub (threshold ratio:0.5)" in report.figures
+    monkeypatch.delenv("ISTDBENCH_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)  # so that "daub/sequence1" is not found as a relative folder either
+    blind = write_report(out, formats="md")
+    assert "Visual comparison of daub: no sequence or map could be loaded." in blind.skipped
+    assert "## Left out" in (out / "report" / "index.md").read_text()

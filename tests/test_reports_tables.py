@@ -171,3 +171,23 @@ def test_noise_table_uses_only_sequences_run_with_noise(results):
     np.testing.assert_allclose(noise.values.loc["alpha", ("none", "F1")], 0.845, atol=1e-12)
     assert "synthetic/clean-only" not in " ".join(noise.notes)
     assert "synthetic/clean-only" in set(t["table9_pixel"].values.columns.get_level_values("group"))
+
+
+def test_all_failed_run_still_gets_tables_of_failures():
+    df = make_results(seeds=(0,)).drop_duplicates("job_key")
+    df = normalize(df.assign(status="failed", metric="", value=np.nan, error="ValueError: x"))
+    tables = {t.key: t for t in build_tables(df)}
+    assert set(tables) == {
+        "table8_auc3d",
+        "table9_pixel",
+        "table9_target",
+        "table10_runtime",
+        "table12_noise_pixel",
+        "table12_noise_target",
+    }
+    assert (tables["table8_auc3d"].status == "failed").all().all()
+    assert tables["table9_pixel"].values.columns.get_level_values("group")[0] == "synthetic/s0"
+
+
+def test_empty_results_give_no_tables():
+    assert build_tables(normalize(make_results().iloc[:0])) == []

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from istdbench.runners.config import MethodSpec, load_config, parse_config, shipped_configs
-from istdbench.runners.jobs import code_version, content_key, group_tasks, plan_jobs
 
 from istdbench.errors import DataError, InvalidParameterError, IstdbenchError, UnknownNameError
+from istdbench.runners.config import MethodSpec, load_config, parse_config, shipped_configs
+from istdbench.runners.jobs import code_version, content_key, group_tasks, plan_jobs
 
 SEQ = [{"refs": ["synthetic:h=24,w=24,t=4,seed=0"]}]
 
@@ -156,6 +156,8 @@ def test_job_keys_follow_content():
     assert {j.key for j in changed}.isdisjoint({j.key for j in jobs})
     other_frames = plan_jobs(parse_config({**base, "sequences": [{"refs": SEQ[0]["refs"], "frames": [1, 3]}]}))
     assert {j.key for j in other_frames}.isdisjoint({j.key for j in jobs})
+    respelled = [{"refs": ["synthetic:h=24,w=24,t=4,seed=0,clutter=cloud"], "frames": [1, 4]}]
+    assert [j.key for j in plan_jobs(parse_config({**base, "sequences": respelled}))] == [j.key for j in jobs]
     assert jobs[0].sequence == "synthetic/h=24,w=24,t=4,seed=0" and jobs[0].dataset == "synthetic"
     assert {j.protocol_version for j in jobs} == {"tensoristd@1", "clean@1"}
 
@@ -167,3 +169,9 @@ def test_code_version_and_content_key():
     assert code_version(get_method("tophat")) != code_version(get_method("mpcm"))
     assert content_key({"a": 1, "b": [1, 2]}) == content_key({"b": [1, 2], "a": 1})
     assert content_key({"a": 1}) != content_key({"a": 2})
+
+
+@pytest.mark.parametrize(("device", "match"), [("gpu", "must be 'cpu', 'cuda' or 'cuda:N'"), ("cuda:x", "cuda:N")])
+def test_bad_device_is_refused_even_for_cpu_methods(device, match):
+    with pytest.raises(InvalidParameterError, match=match):
+        plan_jobs(parse_config({"methods": ["tophat"], "sequences": SEQ}), device=device)

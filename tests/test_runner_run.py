@@ -145,6 +145,10 @@ def test_golden_round_trip_and_diff(tmp_path):
     run(cfg, out)
     golden = write_golden(out, tmp_path / "golden.csv")
     assert compare_tables(read_table(out), read_table(golden)) == []
+    res = CliRunner().invoke(golden_cli, ["write", str(out), str(tmp_path / "copy.csv")])
+    assert res.exit_code == 0 and (tmp_path / "copy.csv").read_bytes() == golden.read_bytes()
+    res = CliRunner().invoke(golden_cli, ["compare", str(out), str(golden)])
+    assert res.exit_code == 0 and "matches" in res.output
     table = pd.read_csv(golden, keep_default_na=False)
     table.loc[0, "value"] += 1e-3
     table = table.drop(index=1)

@@ -10,7 +10,16 @@ import torch
 
 from istdbench.errors import InvalidParameterError
 from istdbench.methods._tnn import nuclear_norms, nuclear_norms_svd
-from istdbench.methods.stpm3d import STPM3D, STPM3DConfig, STPM3DNet, count_params, fit_chunk, total_variation
+from istdbench.methods.stpm3d import (
+    STPM3D,
+    Conv3x3x3,
+    STPM3DConfig,
+    STPM3DNet,
+    count_params,
+    fit_chunk,
+    tensor_nuclear_norm,
+    total_variation,
+)
 from istdbench.registry import create_method, describe
 from istdbench.types import Sequence
 
@@ -45,8 +54,9 @@ def test_gram_nuclear_norm_passes_gradcheck():
 @pytest.mark.parametrize("noise", [0.0, 1e-12])
 def test_gram_nuclear_norm_near_rank_deficient(noise):
     gen = torch.Generator().manual_seed(3)
-    low = torch.randn(4, 20, 3, dtype=torch.float64, generator=gen) @ torch.randn(4, 3, 15, dtype=torch.float64,
-                                                                                   generator=gen)
+    low = torch.randn(4, 20, 3, dtype=torch.float64, generator=gen) @ torch.randn(
+        4, 3, 15, dtype=torch.float64, generator=gen
+    )
     x = (low + noise * torch.randn(low.shape, dtype=torch.float64, generator=gen)).requires_grad_()
     value = nuclear_norms(x)
     np.testing.assert_allclose(value.detach(), torch.linalg.svdvals(x.detach()).sum(-1), rtol=1e-9)
@@ -72,6 +82,14 @@ def test_float32_gram_and_svd_baseline_agree_with_float64():
     assert nuclear_norms(x).dtype == torch.float32
 
 
+def test_float32_gram_loses_the_small_singular_values_of_frame_like_data():
+    # a bright mean level plus faint texture: most singular values sit far below the largest
+    x = 0.5 + 1e-3 * torch.randn(2, 64, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(6))
+    exact = torch.linalg.svdvals(x).sum(-1)
+    np.testing.assert_allclose(nuclear_norms(x), exact, rtol=1e-7)
+    assert ((nuclear_norms(x.float(), torch.float32).double() - exact).abs() / exact > 0.01).all()
+
+
 def test_nuclear_norms_rejects_a_vector():
     with pytest.raises(InvalidParameterError, match=r"batch of matrices .* got shape \(5,\)"):
         nuclear_norms(torch.ones(5))
@@ -89,7 +107,13 @@ def test_parameter_count_matches_the_papers_5269k():
 
 @pytest.mark.parametrize(
     "cfg",
-    [STPM3DConfig(), STPM3DConfig(m=3, width=4), STPM3DConfig(z_mode="factorised", m=4), STPM3DConfig(n4_ratio=3)],
+    [
+        STPM3DConfig(),
+        STPM3DConfig(m=3, width=4),
+        STPM3DConfig(z_mode="factorised", m=4),
+        STPM3DConfig(n4_ratio=3),
+        STPM3DConfig(inverse="tied"),
+    ],
 )
 def test_count_params_equals_the_built_network(cfg):
     net = STPM3DNet((6, 10, 12), cfg, torch.Generator().manual_seed(0))
@@ -100,6 +124,42 @@ def test_transform_pair_starts_as_identity():
     net = STPM3DNet((8, 5, 5), STPM3DConfig(), torch.Generator().manual_seed(0))
     np.testing.assert_allclose(net.i_weight.detach() @ net.f_weight.detach(), torch.eye(8), atol=1e-6)
     assert net.f_weight.shape == (16, 8)
+
+
+def test_tied_inverse_keeps_f_orthonormal_while_fitting():
+    seq, _ = _planted(t=6)
+    cfg = STPM3DConfig(inverse="tied", iterations=5)
+    net = STPM3DNet(seq.shape, cfg, torch.Generator().manual_seed(0))
+    opt = torch.optim.Adam(net.parameters(), lr=0.05)
+    for _ in range(5):
+        opt.zero_grad()
+        _, b = net()
+        (b - torch.tensor(seq.frames)).abs().sum().backward()
+        opt.step()
+    f = net.f_weight.detach()
+    np.testing.assert_allclose(f.T @ f, torch.eye(6), atol=1e-5)
+    np.testing.assert_array_equal(net.i_weight.detach(), f.T)
+
+
+@pytest.mark.parametrize(("c_in", "c_out"), [(1, 1), (1, 3), (2, 1)])
+def test_stacked_frame_conv_equals_conv3d_with_gradients(c_in, c_out):
+    torch.manual_seed(0)
+    conv = Conv3x3x3(c_in, c_out)
+    x = torch.randn(1, c_in, 5, 7, 6, requires_grad=True)
+    ours = conv(x)
+    ref = torch.nn.functional.conv3d(x, conv.weight, conv.bias, padding=1)
+    np.testing.assert_allclose(ours.detach(), ref.detach(), rtol=0, atol=1e-5)
+    g_ours = torch.autograd.grad(ours.square().sum(), (x, conv.weight))
+    g_ref = torch.autograd.grad(ref.square().sum(), (x, conv.weight))
+    for a, b in zip(g_ours, g_ref, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
+
+
+def test_tnn_kernels_agree_and_auto_is_exact():
+    y = torch.rand(6, 20, 14, generator=torch.Generator().manual_seed(7))
+    exact = torch.linalg.svdvals(y.double()).sum()
+    for how in ("auto", "svd", "gram64"):
+        np.testing.assert_allclose(tensor_nuclear_norm(y, how), exact, rtol=1e-5)
 
 
 def test_nested_tv_is_spatial_difference_of_temporal_difference():
@@ -149,10 +209,15 @@ def test_shapes_chunks_and_diagnostics():
     assert det.n_params == count_params((5, 16, 16), STPM3DConfig())
 
 
-@pytest.mark.parametrize("options", [{}, {"z_mode": "factorised", "transform": "leaky", "ntv": "anisotropic"}])
+@pytest.mark.parametrize(
+    "options", [{}, {"z_mode": "factorised", "transform": "leaky", "ntv": "anisotropic", "inverse": "tied"}]
+)
 def test_deterministic_with_seed(options):
     seq, _ = _planted(t=6)
-    run = lambda seed: create_method("3dstpm", overrides={"iterations": 4, "seed": seed, **options}).detect(seq)
+
+    def run(seed):
+        return create_method("3dstpm", overrides={"iterations": 4, "seed": seed, **options}).detect(seq)
+
     first, again, other = run(0), run(0), run(1)
     np.testing.assert_array_equal(first.target, again.target)
     np.testing.assert_array_equal(first.diagnostics["chunks"][0]["loss"], again.diagnostics["chunks"][0]["loss"])
@@ -161,7 +226,7 @@ def test_deterministic_with_seed(options):
 
 def test_short_fit_lowers_the_loss_and_finds_the_target():
     seq, where = _planted(t=8)
-    out = fit_chunk(seq.frames, STPM3DConfig(iterations=150, chunk_length=8))
+    out = fit_chunk(seq.frames, STPM3DConfig(iterations=150, chunk_length=8, lr=1e-2))
     loss = out.diagnostics["loss"]
     assert loss[-1] < 0.2 * loss[0]
     for k, (r, c) in enumerate(where):
@@ -187,7 +252,8 @@ def test_on_step_sees_the_background_after_each_step():
         ({"width": 0}, r"'width' .* >= 1"),
         ({"transform": "relu"}, r"'transform' must be one of"),
         ({"ntv": "iso"}, r"'ntv' must be one of"),
-        ({"tnn": "qr"}, r"'tnn' must be one of"),
+        ({"inverse": "pinv"}, r"'inverse' must be one of"),
+        ({"tnn": "qr"}, r"'tnn' must be one of \['auto'"),
         ({"iterations": "0"}, r"'iterations' .* >= 1"),
         ({"chunk_length": 1}, r"'chunk_length' .* >= 2"),
         ({"lr": -1e-3}, r"'lr' .* > 0"),
@@ -200,6 +266,6 @@ def test_invalid_settings_are_rejected_with_a_message(overrides, match):
 
 
 def test_invalid_literal_values_are_caught_by_validate_too():
-    for field, bad in [("z_mode", "cube"), ("transform", "relu"), ("ntv", "iso"), ("tnn", "qr")]:
+    for field, bad in [("z_mode", "cube"), ("transform", "relu"), ("inverse", "pinv"), ("ntv", "iso"), ("tnn", "qr")]:
         with pytest.raises(InvalidParameterError, match=rf"The '{field}' parameter of STPM3DConfig must be one of"):
             STPM3DConfig(**{field: bad})
