@@ -1,13 +1,15 @@
 """Learning-rate sweep for 3DSTPM on synthetic sequences (the paper does not publish its learning rate).
 
-Fits the `paper` preset (all other settings fixed) at each learning rate on a
-few seeded synthetic clips and reports the pixel-level ROC AUC of the raw
-target map against the exact masks, the final loss, and the wall time. The
-chosen default (`STPM3DConfig.lr`) is the rate with the best mean AUC.
+Fits the `paper` preset (all other settings fixed, t_max = 3000) at each
+learning rate on seeded synthetic clips and reports the pixel-level ROC AUC of
+the raw target map against the exact masks, the final loss, and the wall time.
+The default `STPM3DConfig.lr` = 1e-4 is the rate with the best mean AUC in the
+run of these defaults (the table is in the `STPM3D` docstring); the optimum is
+inside the range (3e-5 and 3e-4 both score lower).
 
-Run::
+Run (about 15 CPU-minutes)::
 
-    OMP_NUM_THREADS=2 python benchmarks/sweep_stpm3d_lr.py --iterations 600 --out sweep.csv
+    OMP_NUM_THREADS=1 python benchmarks/sweep_stpm3d_lr.py --out sweep_stpm3d_lr.csv
 """
 
 from __future__ import annotations
@@ -54,12 +56,12 @@ def run_sweep(lrs: tuple[float, ...], seeds: tuple[int, ...], size: int, frames:
 
 
 @click.command()
-@click.option("--lrs", default="1e-3,3e-3,1e-2,3e-2,1e-1", show_default=True, help="Comma-separated rates.")
-@click.option("--seeds", default="0,1,2", show_default=True, help="Synthetic clip seeds.")
-@click.option("--size", default=48, show_default=True, help="Frame height and width.")
-@click.option("--frames", default=20, show_default=True, help="Frames per clip (one chunk).")
-@click.option("--iterations", default=600, show_default=True)
-@click.option("--threads", default=2, show_default=True)
+@click.option("--lrs", default="3e-5,1e-4,3e-4,1e-3,3e-3,1e-2,3e-2", show_default=True, help="Comma-separated.")
+@click.option("--seeds", default="0,1", show_default=True, help="Synthetic clip seeds.")
+@click.option("--size", default=32, show_default=True, help="Frame height and width.")
+@click.option("--frames", default=16, show_default=True, help="Frames per clip (one chunk).")
+@click.option("--iterations", default=3000, show_default=True)
+@click.option("--threads", default=1, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="CSV of every run.")
 def main(lrs: str, seeds: str, size: int, frames: int, iterations: int, threads: int, out: Path | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")

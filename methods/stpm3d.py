@@ -103,7 +103,7 @@ class STPM3DConfig(MethodConfig):
     tnn: Literal["auto", "svd", "gram64", "gram32"] = "auto"
     iterations: int = 3000
     chunk_length: int = 80
-    lr: float = 1e-2
+    lr: float = 1e-4
     seed: int = 0
     z_scale: float = 0.1
 
@@ -319,16 +319,18 @@ class STPM3D(Method):
       With free weights the objective has a scale degeneracy: F -> cF, I -> I/c
       leaves B unchanged and scales the TNN by c, so Adam slowly shrinks F and
       grows I, the low-rank prior fades, and B absorbs the targets as the fit
-      goes on (on a 32 x 32 x 16 synthetic clip, |I|_F grows from 4 to 7.7 in
-      1500 steps at lr 1e-2 and the pixel AUC of T falls from 0.87 to 0.79).
-      ``inverse="tied"`` keeps F orthonormal (QR of a learned matrix) and
-      I = F^T, which removes the degeneracy (pixel AUC stays 0.957 there)
+      goes on (on a 32 x 32 x 16 synthetic clip at lr 1e-2, |I|_F grows from
+      4 to 7.7 in 1500 steps and the pixel AUC of T falls from 0.87 at step
+      500 to 0.79 at step 1500). ``inverse="tied"`` (preset ``tied``) keeps F
+      orthonormal (QR of a learned matrix) and I = F^T, which removes the
+      degeneracy (pixel AUC 0.957 from step 250 to 1500 on the same clip),
       at 12,800 parameters fewer.
     - TNN: all n4 frontal slices every iteration (S2NTNN samples one per
       iteration). ``tnn="auto"`` uses torch's batched SVD on the CPU, where it
-      was the fastest exact kernel (``benchmarks/bench_stpm3d.py``: 1.0 CPU-s
-      per TNN value + gradient at 256 x 256 x 160 slices against 1.4 for the
-      float64 Gram route), and ``eigh`` of the float64 Gram matrix with the
+      was the fastest exact kernel single-threaded (``benchmarks/bench_stpm3d.py``,
+      160 slices of 256 x 256: 0.98 CPU-s per TNN value + gradient against
+      1.29 for the float64 Gram route; with 2 threads on a machine loaded
+      ~5x over its cores the order reversed, 7.1 against 8.3), and ``eigh`` of the float64 Gram matrix with the
       exact U V^T gradient (`istdbench.methods._tnn`) on CUDA, where batched
       SVD of 256 x 256 matrices is cuSOLVER's slow path; the CUDA choice was
       not timed here (no GPU). The Gram route agrees with a float64 SVD to
@@ -336,11 +338,17 @@ class STPM3D(Method):
       ``tnn="gram32"`` is cheaper but drops singular values below ~3e-3 of the
       largest, 72 % of them on those frames (the mean level dominates), which
       costs 10 % of the value and most of the gradient: an option, not a default.
-    - NTV (the paper's Eq. 10 is not reproduced in its public material):
+    - NTV (the paper's Eq. 10 was not available to us):
       ``||D_h D_t B||_1 + ||D_v D_t B||_1``, S2DIP's SSTV form.
     - BatchNorm stays in training mode (batch statistics) throughout, as in
       deep-image-prior fitting; the final B is one more forward pass.
-    - Learning rate (not published): 1e-2, chosen by ``benchmarks/sweep_stpm3d_lr.py``.
+    - Learning rate (not published): 1e-4, the best mean pixel AUC of T in
+      ``benchmarks/sweep_stpm3d_lr.py`` (paper preset, 3000 iterations, two
+      32 x 32 x 16 synthetic clips, seeds 0/1): lr 3e-5: 0.958/0.938,
+      1e-4: 0.963/0.950, 3e-4: 0.847/0.824, 1e-3: 0.841/0.792,
+      3e-3: 0.831/0.809, 1e-2: 0.773/0.792, 3e-2: 0.824/0.800.
+      Larger rates fit D more closely (lower loss) and, through the scale
+      degeneracy above, let B absorb more of the targets within t_max.
     - Each chunk is fitted from seed ``seed + chunk index``.
 
     Parameter count at 720 x 480 x 80 with these defaults: 27,673,658

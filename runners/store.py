@@ -145,9 +145,12 @@ class ResultStore:
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
-        """Hold an exclusive lock on the folder, so that two runs never write into it at once."""
-        import fcntl
-
+        """Hold an exclusive lock on the folder, so that two runs never write into it at once (POSIX only)."""
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks on this platform: rely on the user
+            yield
+            return
         path = self.out / ".lock"
         fh = self._guard(path, lambda: open(path, "a+"))
         try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from istdbench.runners.config import parse_config
-from istdbench.runners.runner import run
 
 from istdbench.errors import InvalidParameterError
+from istdbench.runners.config import parse_config
+from istdbench.runners.runner import run
 
 CFG = parse_config(
     {

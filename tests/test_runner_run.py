@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from test_runner_helpers import register_test_methods, unregister_test_methods, write_config
+
+from istdbench.cli import main
 from istdbench.runners.config import parse_config
 from istdbench.runners.env import ENV_COLUMNS
 from istdbench.runners.golden import cli as golden_cli
 from istdbench.runners.golden import compare_tables, read_table, write_golden
 from istdbench.runners.runner import run
 from istdbench.runners.store import ROW_COLUMNS, StoreError
-from test_runner_helpers import register_test_methods, unregister_test_methods, write_config
-
-from istdbench.cli import main
 
 TINY = [{"refs": ["synthetic:h=24,w=24,t=4,seed=0", "synthetic:h=24,w=32,t=3,seed=1"]}]
 AUCS = {"AUC_FPR_TPR", "AUC_tau_TPR", "AUC_tau_FPR", "AUC_BS", "AUC_TD", "AUC_TDBS", "AUC_ODP", "AUC_SNPR"}
@@ -74,7 +74,7 @@ def test_run_stores_table_maps_curves_and_reuses_them(tmp_path):
 
 
 def test_failed_job_is_recorded_and_the_run_goes_on(tmp_path, test_methods):
-    cfg = parse_config({"methods": ["broken", "tophat"], "sequences": TINY})
+    cfg = parse_config({"methods": ["broken", "tophat"], "sequences": TINY, "threads": 1})
     out = tmp_path / "out"
     summary = run(cfg, out)
     assert (summary.ran, summary.failed) == (4, 2)
@@ -114,7 +114,7 @@ def test_cli_run_dry_run_and_errors(tmp_path, test_methods):
 
 
 def test_disk_full_mid_run_keeps_stored_results(tmp_path, monkeypatch):
-    cfg = parse_config({"methods": ["tophat"], "sequences": TINY})
+    cfg = parse_config({"methods": ["tophat"], "sequences": TINY, "threads": 1})
     out = tmp_path / "out"
     run(cfg, out)
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != ".lock"}
@@ -140,7 +140,7 @@ def test_disk_full_mid_run_keeps_stored_results(tmp_path, monkeypatch):
 
 
 def test_golden_round_trip_and_diff(tmp_path):
-    cfg = parse_config({"methods": ["tophat"], "sequences": TINY})
+    cfg = parse_config({"methods": ["tophat"], "sequences": TINY, "threads": 1})
     out = tmp_path / "out"
     run(cfg, out)
     golden = write_golden(out, tmp_path / "golden.csv")

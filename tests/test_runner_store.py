@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from istdbench.runners.store import MANIFEST, ROW_COLUMNS, STORE_SCHEMA, ResultStore, StoreError
 
 from istdbench import __version__
+from istdbench.runners.store import MANIFEST, ROW_COLUMNS, STORE_SCHEMA, ResultStore, StoreError
 
 
 def _rows(key: str, value: float = 0.5) -> list[dict]:

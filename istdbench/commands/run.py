@@ -27,7 +27,12 @@ from istdbench.cli import main
 )
 @click.option("--retry-failed", is_flag=True, help="Also rerun jobs stored as failed.")
 @click.option("-j", "--jobs", "n_jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Local workers.")
-@click.option("--scheduler", metavar="ADDRESS", default=None, help="Run on the Dask cluster at ADDRESS.")
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    default=None,
+    help="Run on the Dask cluster at ADDRESS (workers need istdbench and the data: --data-root or $ISTDBENCH_DATA).",
+)
 @click.option("--device", default=None, help="Device for GPU-capable methods: cpu, cuda or cuda:N (default: config's).")
 @click.option(
     "--data-root",
