@@ -28,3 +28,13 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The committed CI copy of the quick run's metric table (reports/golden/quick_metrics.csv).
+golden: setup
+	$(BIN)/istdbench run quick -o $(OUT)
+	$(BIN)/python -m istdbench.runners.golden write $(OUT)
+
+check-golden: setup
+	$(BIN)/istdbench run quick -o results/ci-quick --no-resume
+	$(BIN)/python -m istdbench.runners.golden compare results/ci-quick
+	$(BIN)/istdbench report results/ci-quick

@@ -106,8 +106,7 @@ def run(
         results = store.write_results([j.key for j in jobs])
         finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         store.write_run_info(_run_info(cfg, jobs, threads, started, finished))
-    summary = RunSummary(out=Path(out), results=results, total=len(jobs), reused=reused, ran=len(todo), failed=failed)
-    return summary
+    return RunSummary(out=Path(out), results=results, total=len(jobs), reused=reused, ran=len(todo), failed=failed)
 
 
 def _needs_run(status: str | None, retry_failed: bool) -> bool:

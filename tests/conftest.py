@@ -42,6 +42,20 @@ def reference_root() -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _single_threaded_numerics():
+    """One BLAS/torch thread: the tests' many small SVDs run far slower when threads contend, and
+    results stay independent of the machine's core count."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
