@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from istdbench.datasets.catalog import load_sequence
 from threadpoolctl import threadpool_limits
 
+from istdbench.datasets.catalog import load_sequence
 from istdbench.registry import create_method
 from istdbench.types import Sequence
 

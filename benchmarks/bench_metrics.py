@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from istdbench.metrics.evaluate import evaluate
-from istdbench.metrics.roc3d import roc3d
 from threadpoolctl import threadpool_limits
 
+from istdbench.metrics.evaluate import evaluate
+from istdbench.metrics.roc3d import roc3d
 from istdbench.types import Sequence
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from istdbench.metrics.contrast import contrast_gains
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 
-import istdbench.datasets.catalog as catalog
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from istdbench.metrics.evaluate import evaluate, evaluate_full
-from istdbench.metrics.roc3d import AUC_KEYS
 from PIL import Image
 
+import istdbench.datasets.catalog as catalog
 from istdbench.cli import main
 from istdbench.commands.evaluate import read_png_maps, select_frames
 from istdbench.errors import DataError, InvalidParameterError
+from istdbench.metrics.evaluate import evaluate, evaluate_full
+from istdbench.metrics.roc3d import AUC_KEYS
 from istdbench.types import Provenance, Sequence
 
 CONTRAST = {"SCRG", "BSF", "CG"}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from istdbench.methods.mpcm import MPCM, MPCMConfig, mpcm
 
 from istdbench.errors import InvalidParameterError
+from istdbench.methods.mpcm import MPCM, MPCMConfig, mpcm
 from istdbench.registry import create_method
 from istdbench.types import Sequence
 

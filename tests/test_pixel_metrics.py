@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from istdbench.metrics.pixel import f1, iou, niou, pixel_metrics
-from istdbench.metrics.thresholds import binarize, parse_threshold
 
 from istdbench.errors import DataError, InvalidParameterError, UnknownNameError
+from istdbench.metrics.pixel import f1, iou, niou, pixel_metrics
+from istdbench.metrics.thresholds import binarize, parse_threshold
 
 # --- threshold rules ------------------------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from istdbench.datasets.catalog import load_sequence
 
+from istdbench.datasets.catalog import load_sequence
 from istdbench.registry import create_method
 from istdbench.types import Sequence
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from istdbench.errors import DataError
 from istdbench.metrics.groundtruth import centres
 from istdbench.metrics.target import pd_fa
 from istdbench.metrics.thresholds import binarize
-
-from istdbench.errors import DataError
 from istdbench.types import Sequence
 
 

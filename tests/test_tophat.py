@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from istdbench.methods.tophat import Tophat, TophatConfig, structuring_element, white_tophat
 
 from istdbench.errors import InvalidParameterError
+from istdbench.methods.tophat import Tophat, TophatConfig, structuring_element, white_tophat
 from istdbench.registry import create_method
 from istdbench.types import Sequence
 
