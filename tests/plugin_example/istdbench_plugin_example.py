@@ -1,6 +1,7 @@
 """A third-party method in one file: what a user writes to add a method through an entry point."""
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class Brightest(SingleFrameMethod):
     """Target map = gain * frame (a toy baseline)."""
 
     config_cls = BrightestConfig
-    presets = {"default": BrightestConfig()}
+    presets: ClassVar[dict] = {"default": BrightestConfig()}
     citation = "Example plugin."
 
     def detect_frame(self, frame: np.ndarray) -> np.ndarray:
