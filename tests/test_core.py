@@ -225,6 +225,15 @@ def test_cli_detect_synthetic_roundtrip(tmp_path):
         (["detect", "tophat", "synthetic:h=32,w=32,t=2", "-o", "x.npz", "--set", "bogus=1"], "Unknown parameter"),
         (["detect", "tophat", "synthetic:h=32,w=32,t=2", "-o", "x.npz", "--frames", "3-4"], "--frames expects a:b"),
         (["detect", "tophat", "synthetic:h=32,w=32,t=2", "-o", "x.npz", "--preset", "zz"], "Unknown preset"),
+        (
+            ["detect", "tophat", "synthetic:h=32,w=32,t=2", "-o", "x.npz", "--set", "radius=two"],
+            "Parameter 'radius' expects a value of type int. Got 'two'.",
+        ),
+        (
+            ["detect", "tophat", "synthetic:h=32,w=32,t=2", "-o", "x.npz", "--set", "shape=round"],
+            "Parameter 'shape' must be one of ['square', 'disk']. Got 'round'.",
+        ),
+        (["detect", "tophat", "no/such/folder", "-o", "x.npz"], "no/such/folder"),
     ],
 )
 def test_cli_detect_errors_are_one_line(args, match, tmp_path, monkeypatch):
