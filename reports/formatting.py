@@ -14,18 +14,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from istdbench.metrics.roc3d import AUC_KEYS
+
 Direction = Literal["max", "min"]
 
-AUC_METRICS = (
-    "AUC_FPR_TPR",
-    "AUC_tau_TPR",
-    "AUC_tau_FPR",
-    "AUC_BS",
-    "AUC_TD",
-    "AUC_TDBS",
-    "AUC_ODP",
-    "AUC_SNPR",
-)
+AUC_METRICS = AUC_KEYS
 """The eight 3-D ROC AUCs, in the order of the metrics contract."""
 
 LOWER_IS_BETTER = frozenset({"AUC_tau_FPR", "Fa", "s_per_frame", "runtime_s"})
