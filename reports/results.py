@@ -13,33 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from istdbench.errors import DataError
+from istdbench.schema import FLOAT_COLUMNS, INT_COLUMNS, TEXT_COLUMNS
 
 RESULTS_FILE = "results.csv"
 
-TEXT_COLUMNS = (
-    "job_key",
-    "method",
-    "preset",
-    "config_hash",
-    "dataset",
-    "sequence",
-    "noise",
-    "protocol",
-    "threshold",
-    "metric",
-    "status",
-    "error",
-    "device",
-    "istdbench_version",
-    "git_commit",
-    "python",
-    "numpy",
-    "torch",
-    "cpu",
-    "gpu",
-)
-FLOAT_COLUMNS = ("value", "runtime_s", "s_per_frame")
-INT_COLUMNS = ("seed", "n_params", "n_frames", "height", "width", "threads")
 COLUMNS = (*TEXT_COLUMNS, *FLOAT_COLUMNS, *INT_COLUMNS)
 """Every column of the long results table (one row per job and metric)."""
 

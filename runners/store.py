@@ -38,6 +38,7 @@ import pandas as pd
 from istdbench import __version__
 from istdbench.errors import IstdbenchError
 from istdbench.io import atomic_write_bytes
+from istdbench.schema import ROW_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -47,37 +48,6 @@ MANIFEST = "manifest.json"
 RESULTS = "results.csv"
 ROWS = "rows.csv"
 STAGING_PREFIX = ".staging-"
-ROW_COLUMNS = (
-    "job_key",
-    "method",
-    "preset",
-    "config_hash",
-    "dataset",
-    "sequence",
-    "noise",
-    "seed",
-    "protocol",
-    "threshold",
-    "metric",
-    "value",
-    "status",
-    "error",
-    "runtime_s",
-    "s_per_frame",
-    "device",
-    "n_params",
-    "n_frames",
-    "height",
-    "width",
-    "istdbench_version",
-    "git_commit",
-    "python",
-    "numpy",
-    "torch",
-    "cpu",
-    "gpu",
-    "threads",
-)
 
 
 class StoreError(IstdbenchError):

@@ -1,0 +1,44 @@
+"""The long results table's columns: written by the runner's store, read by the reports.
+
+One row per (job, metric); a failed job has one row with metric "" and value NaN.
+Kept in the core so that both sides share one definition.
+"""
+
+from __future__ import annotations
+
+ROW_COLUMNS: tuple[str, ...] = (
+    "job_key",
+    "method",
+    "preset",
+    "config_hash",
+    "dataset",
+    "sequence",
+    "noise",
+    "seed",
+    "protocol",
+    "threshold",
+    "metric",
+    "value",
+    "status",
+    "error",
+    "runtime_s",
+    "s_per_frame",
+    "device",
+    "n_params",
+    "n_frames",
+    "height",
+    "width",
+    "istdbench_version",
+    "git_commit",
+    "python",
+    "numpy",
+    "torch",
+    "cpu",
+    "gpu",
+    "threads",
+)
+"""Every column, in the order the CSV files store them."""
+
+FLOAT_COLUMNS: tuple[str, ...] = ("value", "runtime_s", "s_per_frame")
+INT_COLUMNS: tuple[str, ...] = ("seed", "n_params", "n_frames", "height", "width", "threads")
+TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in ROW_COLUMNS if c not in FLOAT_COLUMNS + INT_COLUMNS)
