@@ -2,7 +2,7 @@
 
 from istdbench.config import MethodConfig
 from istdbench.errors import DataError, InvalidParameterError, IstdbenchError, UnknownNameError
-from istdbench.method import Method, RawOutput, SingleFrameMethod
+from istdbench.method import FrameOutput, Method, RawOutput, SingleFrameMethod
 from istdbench.registry import create_method, describe, get_method, list_methods, register
 from istdbench.types import Detection, Provenance, Sequence
 
@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 __all__ = [
     "DataError",
     "Detection",
+    "FrameOutput",
     "InvalidParameterError",
     "IstdbenchError",
     "Method",

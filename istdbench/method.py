@@ -124,8 +124,22 @@ class Method(ABC):
         """Compute the raw maps for validated float32 frames of shape (T, H, W)."""
 
 
+@dataclass
+class FrameOutput:
+    """One frame's result from a single-frame method: map, optional background, per-frame diagnostics."""
+
+    target: np.ndarray
+    background: np.ndarray | None = None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+
 class SingleFrameMethod(Method):
-    """A method that treats each frame on its own: implement ``detect_frame``."""
+    """A method that treats each frame on its own: implement ``detect_frame``.
+
+    Methods that also estimate a background or report per-frame diagnostics
+    override ``frame_output`` instead; the base class stacks the frames and
+    gathers each diagnostic into a per-frame list.
+    """
 
     kind: ClassVar[Kind] = "single-frame"
 
@@ -133,8 +147,21 @@ class SingleFrameMethod(Method):
     def detect_frame(self, frame: np.ndarray) -> np.ndarray:
         """Target map of one (H, W) float frame in [0, 1]."""
 
+    def frame_output(self, frame: np.ndarray) -> FrameOutput:
+        """Everything the method computes for one frame (by default only the target map)."""
+        return FrameOutput(target=self.detect_frame(frame))
+
     def _detect(self, frames: np.ndarray) -> RawOutput:
-        out = np.empty(frames.shape, dtype=np.float32)
+        target = np.empty(frames.shape, dtype=np.float32)
+        background: np.ndarray | None = None
+        diagnostics: dict[str, list] = {}
         for t, frame in enumerate(frames):
-            out[t] = self.detect_frame(frame.astype(np.float64))
-        return RawOutput(target=out)
+            out = self.frame_output(frame.astype(np.float64))
+            target[t] = out.target
+            if out.background is not None:
+                if background is None:
+                    background = np.empty(frames.shape, dtype=np.float32)
+                background[t] = out.background
+            for key, value in out.diagnostics.items():
+                diagnostics.setdefault(key, []).append(value)
+        return RawOutput(target=target, background=background, diagnostics=diagnostics)

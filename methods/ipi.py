@@ -22,7 +22,7 @@ import numpy as np
 
 from istdbench.config import MethodConfig
 from istdbench.errors import DataError
-from istdbench.method import RawOutput, SingleFrameMethod
+from istdbench.method import FrameOutput, SingleFrameMethod
 from istdbench.registry import register
 
 from ._numerics import mat2gray, snap_to_8bit, soft_threshold, svt_gram
@@ -278,17 +278,9 @@ class IPI(SingleFrameMethod):
     )
 
     def detect_frame(self, frame: np.ndarray) -> np.ndarray:
-        return ipi(snap_to_8bit(frame), self.config).target  # type: ignore[arg-type]
+        return self.frame_output(frame).target
 
-    def _detect(self, frames: np.ndarray) -> RawOutput:
-        target = np.empty(frames.shape, dtype=np.float32)
-        background = np.empty(frames.shape, dtype=np.float32)
-        iterations, ranks, stops = [], [], []
-        for t, frame in enumerate(frames):
-            res = ipi(snap_to_8bit(frame), self.config)  # type: ignore[arg-type]
-            target[t], background[t] = res.target, res.background
-            iterations.append(res.iterations)
-            ranks.append(res.rank)
-            stops.append(res.stop)
-        diagnostics = {"iterations": iterations, "rank": ranks, "stop": stops}
-        return RawOutput(target=target, background=background, diagnostics=diagnostics)
+    def frame_output(self, frame: np.ndarray) -> FrameOutput:
+        res = ipi(snap_to_8bit(frame), self.config)  # type: ignore[arg-type]
+        diagnostics = {"iterations": res.iterations, "rank": res.rank, "stop": res.stop}
+        return FrameOutput(target=res.target, background=res.background, diagnostics=diagnostics)

@@ -22,7 +22,7 @@ import numpy as np
 
 from istdbench.config import MethodConfig
 from istdbench.errors import DataError
-from istdbench.method import RawOutput, SingleFrameMethod
+from istdbench.method import FrameOutput, SingleFrameMethod
 from istdbench.registry import register
 
 from ._numerics import corner_prior, snap_to_8bit, tsvd_shrink
@@ -229,16 +229,9 @@ class PSTNN(SingleFrameMethod):
     )
 
     def detect_frame(self, frame: np.ndarray) -> np.ndarray:
-        return pstnn(snap_to_8bit(frame), self.config).target  # type: ignore[arg-type]
+        return self.frame_output(frame).target
 
-    def _detect(self, frames: np.ndarray) -> RawOutput:
-        target = np.empty(frames.shape, dtype=np.float32)
-        background = np.empty(frames.shape, dtype=np.float32)
-        diagnostics: dict[str, list] = {"iterations": [], "rank_n": [], "converged": []}
-        for t, frame in enumerate(frames):
-            res = pstnn(snap_to_8bit(frame), self.config)  # type: ignore[arg-type]
-            target[t], background[t] = res.target, res.background
-            diagnostics["iterations"].append(res.iterations)
-            diagnostics["rank_n"].append(res.rank_n)
-            diagnostics["converged"].append(res.converged)
-        return RawOutput(target=target, background=background, diagnostics=diagnostics)
+    def frame_output(self, frame: np.ndarray) -> FrameOutput:
+        res = pstnn(snap_to_8bit(frame), self.config)  # type: ignore[arg-type]
+        diagnostics = {"iterations": res.iterations, "rank_n": res.rank_n, "converged": res.converged}
+        return FrameOutput(target=res.target, background=res.background, diagnostics=diagnostics)
