@@ -14,6 +14,13 @@ Two solvers for ``sum_k ||S_k||_*``:
 - ``svd``: ``torch.linalg.svdvals`` (exact; autograd gives the subgradient
   ``U V^T``). Fast on a CPU, slow on a GPU, where batched SVDs of many small
   matrices are serialised.
+- ``gram``: the polar factor from an eigendecomposition of the Gram matrix
+  ``S^T S = V diag(s^2) V^T`` in float64, ``P = S V diag(1/s) V^T``, value
+  ``sum s``. A batched symmetric eigensolver is about 1.6x faster than a
+  batched SVD on a CPU, and float64 keeps the squared spectrum resolved down
+  to ``1e-8`` of the largest singular value, finer than a float32 SVD resolves.
+  Singular values below ``max(m, n) * eps32 * s_max`` get the factor 0 in
+  ``P`` (a valid subgradient choice at a zero singular value).
 - ``polar``: matmul-only. The gradient of the nuclear norm is the polar factor
   ``P = U V^T`` of ``S``, and ``||S||_* = <P, S>``. ``P`` is found by a
   Newton-Schulz iteration ``X <- X (15 I - 10 A + 3 A^2) / 8`` with
@@ -34,7 +41,7 @@ from typing import Literal
 
 import torch
 
-Solver = Literal["svd", "polar"]
+Solver = Literal["svd", "gram", "polar"]
 
 
 def frame_cores(core: torch.Tensor, ft: torch.Tensor) -> torch.Tensor:
@@ -63,14 +70,32 @@ def polar_factor(s: torch.Tensor, steps: int = 30) -> torch.Tensor:
     return x.mT if wide else x
 
 
+def gram_polar(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(sum of singular values, polar factor)`` of each matrix of a (..., m, n) batch via float64 ``eigh``."""
+    wide = s.shape[-2] < s.shape[-1]
+    x = (s.mT if wide else s).double()
+    eigvals, v = torch.linalg.eigh(x.mT @ x)
+    sv = eigvals.clamp_min(0.0).sqrt()
+    cutoff = sv[..., -1:] * (max(x.shape[-2:]) * torch.finfo(torch.float32).eps)
+    kept = sv > cutoff  # below: rounding noise of the squared spectrum (about 1e-8 * s_max), taken as 0
+    inv = torch.where(kept, 1.0 / sv.clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(sv))
+    p = (x @ (v * inv.unsqueeze(-2))) @ v.mT
+    p = p.mT if wide else p
+    return (sv * kept).sum().to(s.dtype), p.to(s.dtype)
+
+
 class _PolarNuclearNorm(torch.autograd.Function):
-    """``sum_k ||S_k||_*`` with the polar factor as its gradient."""
+    """``sum_k ||S_k||_*`` with the polar factor as its gradient (``steps`` Newton-Schulz steps, 0: `gram_polar`)."""
 
     @staticmethod
     def forward(ctx, s: torch.Tensor, steps: int) -> torch.Tensor:  # type: ignore[override]
-        p = polar_factor(s.detach(), steps)
+        if steps == 0:
+            value, p = gram_polar(s.detach())
+        else:
+            p = polar_factor(s.detach(), steps)
+            value = (p * s).sum()
         ctx.save_for_backward(p)
-        return (p * s).sum()
+        return value
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
@@ -82,7 +107,7 @@ def nuclear_norm_sum(s: torch.Tensor, solver: Solver = "svd", steps: int = 30) -
     """Sum of the nuclear norms of a (..., m, n) batch of small matrices, differentiable."""
     if solver == "svd":
         return torch.linalg.svdvals(s).sum()
-    return _PolarNuclearNorm.apply(s, steps)
+    return _PolarNuclearNorm.apply(s, 0 if solver == "gram" else steps)
 
 
 def tucker_nuclear_norm(
@@ -100,6 +125,27 @@ def tucker_nuclear_norm(
     return nuclear_norm_sum(small_cores(core, fh, fw, ft), solver, steps)
 
 
+class Workspace:
+    """Full-size buffers that `dense_terms` reuses from one iteration to the next.
+
+    Why: on a CPU, the allocator returns tensors of tens of MB to the system
+    when they are freed, so four fresh (n1, L, n2) arrays per iteration cost
+    their page faults every time (about 10 ms of a 0.1 s iteration at
+    256x256x80). Reuse is safe across iterations that each run forward then
+    backward; autograd's version check raises if a buffer is overwritten before
+    the backward pass that needs it.
+    """
+
+    def __init__(self) -> None:
+        self._buffers: dict[int, torch.Tensor] = {}
+
+    def buffer(self, index: int, shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
+        buf = self._buffers.get(index)
+        if buf is None or buf.shape != shape or buf.dtype != like.dtype or buf.device != like.device:
+            buf = self._buffers[index] = torch.empty(shape, dtype=like.dtype, device=like.device)
+        return buf
+
+
 class _DenseTerms(torch.autograd.Function):
     """``||M (.) soft(D - Lh Fw^T, tau)||_1 + phi (||dLh Fw^T||_1 + ||Lh dFw^T||_1 + kappa ||Lt Fw^T||_1)``.
 
@@ -110,21 +156,22 @@ class _DenseTerms(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, lh, dlh, lt, fw, dfw, data, mask, tau, phi, kappa):  # type: ignore[override]
-        b = torch.matmul(lh, fw.T)
+    def forward(ctx, lh, dlh, lt, fw, dfw, data, mask, tau, phi, kappa, workspace):  # type: ignore[override]
+        ws = workspace if workspace is not None else Workspace()
+        shape = data.shape
+        b = torch.matmul(lh, fw.T, out=ws.buffer(0, shape, data))
         torch.sub(data, b, out=b)
-        sgn_b = torch.nn.functional.softshrink(b, tau)  # T = soft(D - B, tau)
-        del b
+        b.sub_(torch.clamp(b, -tau, tau, out=ws.buffer(4, shape, data)))  # T = soft(D - B, tau), in place
         if mask is not None:
-            sgn_b.mul_(mask)
-        l1 = torch.linalg.vector_norm(sgn_b, 1)
-        sgn_b.sign_()  # d l1 / dB = -sign(T)
-        terms = [l1]
-        signs = [sgn_b]
-        for left, right in ((dlh, fw), (lh, dfw), (lt, fw)):
-            y = torch.matmul(left, right.T)
-            terms.append(torch.linalg.vector_norm(y, 1))
-            signs.append(y.sign_())
+            b.mul_(mask)
+        terms = [torch.linalg.vector_norm(b, 1)]
+        signs = [b.sign_()]  # d l1 / dB = -sign(T)
+        scratch = ws.buffer(4, shape, data)
+        for i, (left, right) in enumerate(((dlh, fw), (lh, dfw), (lt, fw)), start=1):
+            y = torch.matmul(left, right.T, out=scratch)
+            sign = torch.sign(y, out=ws.buffer(i, shape, data))
+            terms.append(torch.dot(y.view(-1), sign.view(-1)))  # ||y||_1, cheaper than vector_norm on a CPU
+            signs.append(sign)
         ctx.save_for_backward(lh, dlh, lt, fw, dfw, *signs)
         ctx.weights = (phi, kappa)
         return terms[0] + phi * (terms[1] + terms[2] + kappa * terms[3])
@@ -133,18 +180,22 @@ class _DenseTerms(torch.autograd.Function):
     def backward(ctx, grad):  # type: ignore[override]
         lh, dlh, lt, fw, dfw, s_b, s_h, s_w, s_t = ctx.saved_tensors
         phi, kappa = ctx.weights
-        n2, r2 = fw.shape
         gp, gk = grad * phi, grad * phi * kappa
 
-        def left_t(s: torch.Tensor, left: torch.Tensor) -> torch.Tensor:  # sum_k S_k^T left_k
-            return s.reshape(-1, n2).T @ left.reshape(-1, r2)
+        def flat(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(-1, x.shape[-1])
 
-        g_lh = torch.matmul(s_w, dfw) * gp - torch.matmul(s_b, fw) * grad
-        g_dlh = torch.matmul(s_h, fw) * gp
-        g_lt = torch.matmul(s_t, fw) * gk
+        def left_t(s: torch.Tensor, left: torch.Tensor) -> torch.Tensor:  # sum_k S_k^T left_k
+            return flat(s).T @ flat(left)
+
+        # The scalar weights go on the small (n2, r2) factors, and the two products
+        # of g_lh accumulate in place: no full-size temporaries in the backward pass.
+        g_lh = (flat(s_w) @ (dfw * gp)).addmm_(flat(s_b), fw, alpha=-grad).view_as(lh)
+        g_dlh = (flat(s_h) @ (fw * gp)).view_as(dlh)
+        g_lt = (flat(s_t) @ (fw * gk)).view_as(lt)
         g_fw = left_t(s_h, dlh) * gp + left_t(s_t, lt) * gk - left_t(s_b, lh) * grad
         g_dfw = left_t(s_w, lh) * gp
-        return g_lh, g_dlh, g_lt, g_fw, g_dfw, None, None, None, None, None
+        return g_lh, g_dlh, g_lt, g_fw, g_dfw, None, None, None, None, None, None
 
 
 def dense_terms(
@@ -158,6 +209,7 @@ def dense_terms(
     tau: float,
     phi: float,
     kappa: float,
+    workspace: Workspace | None = None,
 ) -> torch.Tensor:
     """L1 of the soft-thresholded residual plus weighted L1 of the three background derivatives.
 
@@ -165,6 +217,7 @@ def dense_terms(
     ``dB/dh = dLh Fw^T``, ``dB/dw = Lh dFw^T`` and ``dB/dt = Lt Fw^T``
     (``Lt_k = Fh dG_k``). Inputs: left factors (..., r2) (e.g. (n1, L, r2)),
     right factors (n2, r2), data (..., n2) in the same layout, optional mask of
-    the data's shape.
+    the data's shape. Pass the same `Workspace` on every iteration of a fit to
+    reuse the full-size buffers.
     """
-    return _DenseTerms.apply(lh, dlh, lt, fw, dfw, data, mask, tau, phi, kappa)
+    return _DenseTerms.apply(lh, dlh, lt, fw, dfw, data, mask, tau, phi, kappa, workspace)

@@ -24,7 +24,7 @@ from istdbench.config import MethodConfig
 from istdbench.errors import InvalidParameterError
 from istdbench.method import Method, RawOutput
 from istdbench.methods._chunks import run_chunked
-from istdbench.methods._lowrank import Solver, dense_terms, frame_cores, tucker_nuclear_norm
+from istdbench.methods._lowrank import Solver, Workspace, dense_terms, frame_cores, tucker_nuclear_norm
 from istdbench.methods._siren import SineFactor, factor_param_count
 from istdbench.registry import register
 
@@ -192,8 +192,8 @@ class NeurSTTModel(nn.Module):
         length, r2 = ft.shape[0], self.core.shape[1]
         cores = frame_cores(self.core, torch.cat([ft, dft]))  # (2L, r1, r2): G_k, then dG_k
         flat = cores.permute(1, 0, 2).reshape(r1, 2, length * r2)  # (r1, [G | dG], L r2)
-        left = (torch.cat([fh, dfh]) @ flat[:, 0]).view(2, n1, length, r2)
-        return left[0], left[1], (fh @ flat[:, 1]).view(n1, length, r2), f
+        lh, dlh = (torch.cat([fh, dfh]) @ flat[:, 0]).view(2, n1, length, r2).unbind()  # unbind: no zero-filled grads
+        return lh, dlh, (fh @ flat[:, 1]).view(n1, length, r2), f
 
     def forward(self) -> tuple[torch.Tensor, ...]:
         """``(B, dB/dh, dB/dw, dB/dt)``, tensors of shape (L, H, W) (for inspection and tests)."""
@@ -221,18 +221,25 @@ def solver_for(cfg: NeurSTTConfig, device: torch.device) -> Solver:
     """The nuclear-norm solver for a device: ``svd`` on a CPU, matmul-only ``polar`` on CUDA, unless set."""
     if cfg.nuclear_solver != "auto":
         return cfg.nuclear_solver
-    return "polar" if device.type == "cuda" else "svd"
+    return "polar" if device.type == "cuda" else "gram"
 
 
 def neurstt_loss(
-    model: NeurSTTModel, data: torch.Tensor, mask: torch.Tensor | None, cfg: NeurSTTConfig, it: int, solver: Solver
+    model: NeurSTTModel,
+    data: torch.Tensor,
+    mask: torch.Tensor | None,
+    cfg: NeurSTTConfig,
+    it: int,
+    solver: Solver,
+    workspace: Workspace | None = None,
 ) -> torch.Tensor:
     """Loss of iteration ``it``: nuclear norm of B's frames + L1(T) + phi * Neur3DTV.
 
     ``data`` (and ``mask``) are the chunk's frames laid out as (H, L, W).
+    Pass one `Workspace` for all iterations of a fit to reuse its full-size buffers.
     """
     lh, dlh, lt, (fh, _, fw, dfw, ft, _) = model.left_factors()
-    dense = dense_terms(lh, dlh, lt, fw, dfw, data, mask, cfg.lam / 2, cfg.phi, cfg.kappa)
+    dense = dense_terms(lh, dlh, lt, fw, dfw, data, mask, cfg.lam / 2, cfg.phi, cfg.kappa, workspace)
     rows = ft if cfg.nuclear == "all" else ft[it % ft.shape[0]].unsqueeze(0)
     return tucker_nuclear_norm(model.core, fh, fw, rows, solver, cfg.polar_steps) + dense
 
@@ -252,9 +259,10 @@ def fit_chunk(frames: np.ndarray, cfg: NeurSTTConfig, device: str = "cpu", seed:
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     solver = solver_for(cfg, dev)
     losses = torch.empty(cfg.iterations, dtype=torch.float64, device=dev)
+    workspace = Workspace()
     for it in tqdm(range(cfg.iterations), desc="neurstt", leave=False, disable=None):
         opt.zero_grad(set_to_none=True)
-        loss = neurstt_loss(model, data, mask, cfg, it, solver)
+        loss = neurstt_loss(model, data, mask, cfg, it, solver, workspace)
         loss.backward()
         opt.step()
         losses[it] = loss.detach()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from istdbench.errors import DataError, InvalidParameterError
-from istdbench.methods._lowrank import dense_terms, polar_factor, small_cores, tucker_nuclear_norm
+from istdbench.methods._lowrank import dense_terms, gram_polar, polar_factor, small_cores, tucker_nuclear_norm
 from istdbench.methods._siren import SineFactor
 from istdbench.methods.neurstt import AUTHORS, PAPER, NeurSTT, NeurSTTConfig, NeurSTTModel, fit_chunk, param_count
 from istdbench.registry import create_method
@@ -84,7 +84,7 @@ def test_dense_terms_value_and_gradient_match_autograd():
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9, atol=1e-10)
 
 
-@pytest.mark.parametrize("solver", ["svd", "polar"])
+@pytest.mark.parametrize("solver", ["svd", "gram", "polar"])
 def test_small_core_nuclear_norm_equals_full_svd(solver):
     """Value and gradient of sum_k ||B_k||_* from (r1, r2) cores equal those from full-frame SVDs."""
     model = _model(shape=(8, 20, 24))
@@ -94,7 +94,7 @@ def test_small_core_nuclear_norm_equals_full_svd(solver):
     small = tucker_nuclear_norm(model.core, fh, fw, ft, solver, steps=60)
     g_full = torch.autograd.grad(full, params)
     g_small = torch.autograd.grad(small, params)
-    tol = 1e-9 if solver == "svd" else 1e-6
+    tol = {"svd": 1e-9, "gram": 1e-7, "polar": 1e-6}[solver]
     np.testing.assert_allclose(small.item(), full.item(), rtol=tol)
     for a, b in zip(g_small, g_full, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=tol, atol=tol * float(b.abs().max()))
@@ -102,18 +102,20 @@ def test_small_core_nuclear_norm_equals_full_svd(solver):
     assert s.shape == (8, 5, 6)
 
 
-def test_polar_solver_matches_svd_in_float32_with_default_steps():
-    """The CUDA default (polar, 30 steps) gives the svd solver's value and gradient at float32 accuracy."""
+@pytest.mark.parametrize("solver", ["gram", "polar"])
+def test_solver_matches_svd_in_float32_with_default_steps(solver):
+    """The CPU default (gram) and the CUDA default (polar, 30 steps) give the svd solver's value and gradient
+    at float32 accuracy."""
     model = NeurSTTModel((8, 24, 20), PAPER, torch.Generator().manual_seed(5))
     params = list(model.parameters())
     fh, _, fw, _, ft, _ = model.factors()
     results = []
-    for solver in ("svd", "polar"):
-        value = tucker_nuclear_norm(model.core, fh, fw, ft, solver)  # type: ignore[arg-type]
+    for name in ("svd", solver):
+        value = tucker_nuclear_norm(model.core, fh, fw, ft, name)  # type: ignore[arg-type]
         results.append((value.item(), torch.autograd.grad(value, params, retain_graph=True)))
-    (v_svd, g_svd), (v_pol, g_pol) = results
-    np.testing.assert_allclose(v_pol, v_svd, rtol=1e-5)
-    for a, b in zip(g_pol, g_svd, strict=True):
+    (v_svd, g_svd), (v_new, g_new) = results
+    np.testing.assert_allclose(v_new, v_svd, rtol=1e-5)
+    for a, b in zip(g_new, g_svd, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-3, atol=1e-3 * float(b.abs().max()))
 
 
@@ -129,6 +131,18 @@ def test_polar_factor_is_a_nuclear_norm_subgradient_for_rank_deficient_wide_matr
     )
     assert float(torch.linalg.matrix_norm(p, ord=2).max()) <= 1 + 1e-9
     np.testing.assert_allclose((p * s).sum((1, 2)).numpy(), sv.sum(1).numpy(), rtol=1e-12)
+
+
+def test_gram_polar_is_a_subgradient_for_rank_deficient_matrices():
+    """Zero singular values get the factor 0: P = U1 V1^T exactly, and the value is the nuclear norm."""
+    rng = np.random.default_rng(1)
+    for shape in ((3, 6, 2, 2, 7), (3, 7, 2, 2, 5)):  # wide and tall, rank 2
+        b, m, r, _, n = shape
+        s = torch.from_numpy(rng.standard_normal((b, m, r)) @ rng.standard_normal((b, r, n)))
+        u, sv, vh = torch.linalg.svd(s, full_matrices=False)
+        value, p = gram_polar(s)
+        np.testing.assert_allclose(p.numpy(), (u[..., :r] @ vh[..., :r, :]).numpy(), atol=1e-9)
+        np.testing.assert_allclose(value.item(), sv.sum().item(), rtol=1e-12)
 
 
 def test_presets_and_overrides():
@@ -197,7 +211,7 @@ def test_detect_outputs_and_determinism():
     np.testing.assert_array_equal(a.background, b.background)
     loss = a.diagnostics["chunks"][0]["loss"]
     assert len(loss) == 30 and loss[-1] < loss[0]
-    assert a.diagnostics["chunks"][0]["solver"] == "svd"  # "auto" on a CPU
+    assert a.diagnostics["chunks"][0]["solver"] == "gram"  # "auto" on a CPU
     # raw signed T = soft(D - B, lam/2), never binarised
     expected = np.sign(seq.frames - a.background) * np.maximum(np.abs(seq.frames - a.background) - 0.1, 0)
     np.testing.assert_allclose(a.target, expected, atol=1e-5)
