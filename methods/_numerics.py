@@ -170,19 +170,27 @@ def svt_gram(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     wide = x.shape[-2] < x.shape[-1]
     a = np.swapaxes(x, -1, -2).conj() if wide else x  # tall: (..., m, k) with k <= m
     gram = np.swapaxes(a, -1, -2).conj() @ a
-    evals, evecs = np.linalg.eigh(gram)  # ascending
+    batch = gram.shape[:-2]
+    out = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64))
+    ranks = np.zeros(batch, dtype=np.int64)
+    # Gershgorin: s_max^2 <= max row sum of |gram|, so a matrix under that bound keeps
+    # nothing and needs no eigendecomposition (exact; about a sixth of STT's slices).
+    todo = np.abs(gram).sum(axis=-1).max(axis=-1, initial=0.0) > tau * tau
+    if not todo.any():
+        return out.astype(x.dtype, copy=False), ranks
+    a_t, gram_t = a[todo], gram[todo]
+    evals, evecs = np.linalg.eigh(gram_t)  # ascending
     s = np.sqrt(np.clip(evals, 0.0, None))
     keep = s > tau
-    ranks = keep.sum(axis=-1)
+    ranks[todo] = keep.sum(axis=-1)
     r = int(ranks.max(initial=0))
     if r == 0:
-        return np.zeros_like(x), ranks
+        return out.astype(x.dtype, copy=False), ranks
     v, s, keep = evecs[..., -r:], s[..., -r:], keep[..., -r:]
     scale = np.where(keep, 1.0 - tau / np.where(keep, s, 1.0), 0.0)
-    out = ((a @ v) * scale[..., None, :]) @ np.swapaxes(v, -1, -2).conj()
-    if wide:
-        out = np.swapaxes(out, -1, -2).conj()
-    return out, ranks
+    shrunk = ((a_t @ v) * scale[..., None, :]) @ np.swapaxes(v, -1, -2).conj()
+    out[todo] = np.swapaxes(shrunk, -1, -2).conj() if wide else shrunk
+    return out.astype(x.dtype, copy=False), ranks
 
 
 def tnn_prox(x: np.ndarray, tau: float, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
