@@ -141,16 +141,17 @@ def test_tied_inverse_keeps_f_orthonormal_while_fitting():
     np.testing.assert_array_equal(net.i_weight.detach(), f.T)
 
 
-@pytest.mark.parametrize(("c_in", "c_out"), [(1, 1), (1, 3), (2, 1)])
-def test_stacked_frame_conv_equals_conv3d_with_gradients(c_in, c_out):
+@pytest.mark.parametrize(("n", "c_in", "c_out"), [(1, 1, 1), (2, 1, 1), (1, 1, 3), (1, 2, 1)])
+def test_cpu_conv_forms_equal_conv3d_with_gradients(n, c_in, c_out):
+    """The shifted multiply-add form (1 -> 1 channel) and the stacked-frame Conv2d form equal Conv3d."""
     torch.manual_seed(0)
     conv = Conv3x3x3(c_in, c_out)
-    x = torch.randn(1, c_in, 5, 7, 6, requires_grad=True)
+    x = torch.randn(n, c_in, 5, 7, 6, requires_grad=True)
     ours = conv(x)
     ref = torch.nn.functional.conv3d(x, conv.weight, conv.bias, padding=1)
     np.testing.assert_allclose(ours.detach(), ref.detach(), rtol=0, atol=1e-5)
-    g_ours = torch.autograd.grad(ours.square().sum(), (x, conv.weight))
-    g_ref = torch.autograd.grad(ref.square().sum(), (x, conv.weight))
+    g_ours = torch.autograd.grad(ours.square().sum(), (x, conv.weight, conv.bias))
+    g_ref = torch.autograd.grad(ref.square().sum(), (x, conv.weight, conv.bias))
     for a, b in zip(g_ours, g_ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
 
