@@ -2,10 +2,12 @@
 
 One Adam iteration of 3DSTPM at 256 x 256 x 80 is timed with the slice nuclear
 norms computed by full SVD (``svd``, torch's own gradient), by ``eigh`` of the
-float64 Gram matrix (``gram64``, the default) and of the float32 one
-(``gram32``, cheaper, inexact on real frames). The kernels are timed round-robin in the same process, so that load
+float64 Gram matrix (``gram64``) and of the float32 one (``gram32``, cheaper,
+inexact on real frames); ``tnn="auto"`` takes ``svd`` on a CPU and ``gram64``
+on CUDA. The kernels are timed round-robin in the same process, so that load
 from other processes hits all of them alike; medians are reported, and ratios
-to ``svd``. Besides wall time, the process CPU time is recorded: on a shared
+to ``svd``. In the same rounds, the forward + backward pass of the default CNN
+g is timed with our convolution (`Conv3x3x3`) and with ``nn.Conv3d``. Besides wall time, the process CPU time is recorded: on a shared
 machine it measures the work done, where wall time also counts the waiting.
 ``--device cuda`` times on a GPU (synchronised) where one exists.
 
@@ -25,7 +27,7 @@ import click
 import pandas as pd
 import torch
 
-from istdbench.methods.stpm3d import STPM3DConfig, STPM3DNet, tensor_nuclear_norm, total_variation
+from istdbench.methods.stpm3d import Conv3x3x3, STPM3DConfig, STPM3DNet, tensor_nuclear_norm, total_variation
 
 log = logging.getLogger("bench_stpm3d")
 KERNELS = ("svd", "gram64", "gram32")
@@ -79,6 +81,32 @@ def bench(shape: tuple[int, int, int], repeats: int, device: str) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def bench_conv(shape: tuple[int, int, int], repeats: int, device: str) -> pd.DataFrame:
+    """Rows (conv, repeat, seconds) for forward + backward of g (Conv3d, BatchNorm3d, LeakyReLU, Conv3d)."""
+    now = _timer(device)
+    gen = torch.Generator().manual_seed(0)
+    z = torch.rand((1, 1, *shape), generator=gen).to(device).requires_grad_()
+    ours = STPM3DNet(shape, STPM3DConfig(), gen).g.to(device)
+    library = torch.nn.Sequential(*[_as_library_conv(m) for m in ours]).to(device)
+    rows = []
+    for rep in range(repeats + 1):
+        for name, g in (("ours", ours), ("nn.Conv3d", library)):
+            start = now()
+            g(z).square().sum().backward()
+            if rep:
+                rows.append({"conv": name, "repeat": rep, **_since(start, now())})
+    return pd.DataFrame(rows)
+
+
+def _as_library_conv(module: torch.nn.Module) -> torch.nn.Module:
+    """``nn.Conv3d`` with the weights of a `Conv3x3x3`; other modules unchanged."""
+    if not isinstance(module, Conv3x3x3):
+        return module
+    conv = torch.nn.Conv3d(module.in_channels, module.out_channels, 3, padding=1)
+    conv.load_state_dict(module.state_dict())
+    return conv
+
+
 def summarize(rows: pd.DataFrame, column: str = "seconds") -> pd.DataFrame:
     """Median of ``column`` per (part, kernel) and the speed-up over full SVD."""
     med = rows.groupby(["part", "kernel"])[column].median().unstack("kernel")[list(KERNELS)]
@@ -101,8 +129,13 @@ def main(shape: str, repeats: int, device: str, threads: int, out: Path | None) 
     for column in ("seconds", "cpu_seconds"):
         click.echo(f"3DSTPM at {n1}x{n2}x{n3} on {name}, medians of {repeats} ({column}):")
         click.echo(summarize(rows, column).to_string(float_format=lambda v: f"{v:.3f}"))
-    per_iter = rows[(rows.kernel == "gram64") & (rows.part == "iteration")].seconds.median()
-    click.echo(f"s/frame at t_max = 3000 iterations with gram64 (wall): {per_iter * 3000 / n3:.2f}")
+    auto = "svd" if device == "cpu" else "gram64"
+    per_iter = rows[(rows.kernel == auto) & (rows.part == "iteration")].seconds.median()
+    click.echo(f"s/frame at t_max = 3000 iterations with {auto} (wall): {per_iter * 3000 / n3:.2f}")
+    conv = bench_conv((n3, n1, n2), repeats, device).groupby("conv")[["seconds", "cpu_seconds"]].median()
+    click.echo(f"CNN g forward + backward, medians of {repeats}:")
+    click.echo(conv.to_string(float_format=lambda v: f"{v:.3f}"))
+    click.echo(f"nn.Conv3d / ours (wall): {conv.seconds['nn.Conv3d'] / conv.seconds['ours']:.1f}x")
     if out is not None:
         rows.assign(device=name, shape=shape).to_csv(out, index=False)
 
