@@ -7,8 +7,9 @@ inexact on real frames); ``tnn="auto"`` takes ``svd`` on a CPU and ``gram64``
 on CUDA. The kernels are timed round-robin in the same process, so that load
 from other processes hits all of them alike; medians are reported, and ratios
 to ``svd``. In the same rounds, the forward + backward pass of the default CNN
-g is timed with our convolution (`Conv3x3x3`) and with ``nn.Conv3d``. Besides wall time, the process CPU time is recorded: on a shared
-machine it measures the work done, where wall time also counts the waiting.
+g is timed with our convolution (`Conv3x3x3`) and with ``nn.Conv3d``. Besides
+wall time, the process CPU time is recorded: on a shared machine it measures
+the work done, where wall time also counts the waiting.
 ``--device cuda`` times on a GPU (synchronised) where one exists.
 
 Run::
