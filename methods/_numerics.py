@@ -183,14 +183,32 @@ def svt_gram(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     s = np.sqrt(np.clip(evals, 0.0, None))
     keep = s > tau
     ranks[todo] = keep.sum(axis=-1)
-    r = int(ranks.max(initial=0))
-    if r == 0:
-        return out.astype(x.dtype, copy=False), ranks
-    v, s, keep = evecs[..., -r:], s[..., -r:], keep[..., -r:]
     scale = np.where(keep, 1.0 - tau / np.where(keep, s, 1.0), 0.0)
-    shrunk = ((a_t @ v) * scale[..., None, :]) @ np.swapaxes(v, -1, -2).conj()
+    shrunk = np.zeros(a_t.shape, dtype=out.dtype)
+    for rows, r in _rank_groups(ranks[todo]):
+        v = evecs[rows, :, -r:]
+        shrunk[rows] = ((a_t[rows] @ v) * scale[rows, None, -r:]) @ np.swapaxes(v, -1, -2).conj()
     out[todo] = np.swapaxes(shrunk, -1, -2).conj() if wide else shrunk
     return out.astype(x.dtype, copy=False), ranks
+
+
+def _rank_groups(ranks: np.ndarray) -> list[tuple[np.ndarray, int]]:
+    """Indices of a flat batch grouped by kept rank (buckets up to 4, 8, 16, ...), with each group's top rank.
+
+    Why: the products that rebuild the thresholded matrices cost in proportion
+    to the number of kept singular vectors; sharing one width across a batch
+    whose ranks range from 1 to 50 (STT's Fourier slices) would pay the
+    largest rank for every matrix.
+    """
+    flat = ranks.reshape(-1)
+    groups = []
+    low = 0
+    for high in (4, 8, 16, 32, int(flat.max(initial=0))):
+        rows = np.flatnonzero((flat > low) & (flat <= high))
+        if rows.size:
+            groups.append((rows, int(flat[rows].max())))
+        low = max(low, high)
+    return groups
 
 
 def tnn_prox(x: np.ndarray, tau: float, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
