@@ -59,9 +59,10 @@ class NeurSTTConfig(MethodConfig):
         Inputs ``1..n`` (integer indices) or those divided by ``n``.
     nuclear : {"all", "cycle"}
         Nuclear norm of every frame each iteration, or of frame ``it mod L`` only.
-    nuclear_solver : {"auto", "svd", "polar"}
-        How the small per-frame cores are reduced; ``auto`` is ``svd`` on a CPU and
-        ``polar`` (matmul-only) on CUDA. ``polar_steps`` Newton-Schulz steps.
+    nuclear_solver : {"auto", "svd", "gram", "polar"}
+        How the small per-frame cores are reduced (see `istdbench.methods._lowrank`);
+        ``auto`` is ``gram`` (float64 ``eigh`` of the cores' Gram matrices) on a CPU
+        and ``polar`` (matmul-only) on CUDA. ``polar_steps`` Newton-Schulz steps.
     l1_mask : {"none", "nonzero"}
         ``nonzero`` counts ``|T|`` only where the input is non-zero (authors' code).
     seed : int
@@ -83,7 +84,7 @@ class NeurSTTConfig(MethodConfig):
     init_std: float = 5.0
     coords: Literal["raw", "unit"] = "raw"
     nuclear: Literal["all", "cycle"] = "all"
-    nuclear_solver: Literal["auto", "svd", "polar"] = "auto"
+    nuclear_solver: Literal["auto", "svd", "gram", "polar"] = "auto"
     polar_steps: int = 30
     l1_mask: Literal["none", "nonzero"] = "none"
     seed: int = 42
@@ -103,7 +104,7 @@ class NeurSTTConfig(MethodConfig):
             "init": ("kaiming", "siren", "normal"),
             "coords": ("raw", "unit"),
             "nuclear": ("all", "cycle"),
-            "nuclear_solver": ("auto", "svd", "polar"),
+            "nuclear_solver": ("auto", "svd", "gram", "polar"),
             "l1_mask": ("none", "nonzero"),
             "dtype": ("float32", "float64"),
         }
@@ -218,7 +219,7 @@ def _coordinates(n: int, mode: str, dtype: torch.dtype) -> tuple[torch.Tensor, f
 
 
 def solver_for(cfg: NeurSTTConfig, device: torch.device) -> Solver:
-    """The nuclear-norm solver for a device: ``svd`` on a CPU, matmul-only ``polar`` on CUDA, unless set."""
+    """The nuclear-norm solver for a device: ``gram`` on a CPU, matmul-only ``polar`` on CUDA, unless set."""
     if cfg.nuclear_solver != "auto":
         return cfg.nuclear_solver
     return "polar" if device.type == "cuda" else "gram"
@@ -333,8 +334,10 @@ class NeurSTT(Method):
 
     Cost per iteration: four full-size products (B and its three derivatives)
     forward and eight backward, all (n1 L, r2) x (r2, n2) matrix products, plus
-    SVDs of L small (r1, r2) cores; on a busy CPU one torch thread can be much
-    faster than two (OpenMP spin-waiting).
+    the nuclear norms of L small (r1, r2) cores (float64 ``eigh`` of their Gram
+    matrices on a CPU): 0.096 s at 256x256x80 on two idle cores
+    (``benchmarks/bench_neurstt.py``). On a busy CPU one torch thread can be
+    much faster than two (OpenMP spin-waiting).
 
     References
     ----------
