@@ -5,7 +5,7 @@ the ``tensoristd`` 3-D ROC protocol and prints AUC(FPR,TPR), AUC(tau,TPR),
 AUC(tau,FPR), ODP and SNPR. Rows are appended to ``OUT/quality_neurstt.csv``
 as each job finishes (so a long run can be read while it goes) and the maps go
 to ``OUT/maps/<clip>_<method>_<preset>.npz``. Baselines (``--baseline mpcm``,
-any registered method with its default preset) are scored the same way.
+any registered method, ``--baseline stt:tensoristd`` for another preset) are scored the same way.
 
 Example::
 
@@ -45,7 +45,12 @@ FIELDS = (
 
 
 def _jobs(presets: list[str], baselines: list[str]) -> list[tuple[str, str | None]]:
-    return [("neurstt", p) for p in presets] + [(b, None) for b in baselines]
+    """(method, preset) pairs: NeurSTT under each preset, then each baseline (``name`` or ``name:preset``)."""
+    jobs: list[tuple[str, str | None]] = [("neurstt", p) for p in presets]
+    for spec in baselines:
+        name, _, preset = spec.partition(":")
+        jobs.append((name, preset or None))
+    return jobs
 
 
 def _append(path: Path, row: dict) -> None:
@@ -62,7 +67,9 @@ def _append(path: Path, row: dict) -> None:
 @click.option("--data-root", default="/work/shared/data", show_default=True)
 @click.option("--clips", default="sequence1", show_default=True, help="Comma-separated daub clips, or 'all'.")
 @click.option("--presets", default="paper,authors", show_default=True, help="NeurSTT presets to run.")
-@click.option("--baseline", "baselines", multiple=True, help="Registered baseline methods to score alike.")
+@click.option(
+    "--baseline", "baselines", multiple=True, help="Baseline to score alike: a registered name, or name:preset."
+)
 @click.option("--frames", default="1-80", show_default=True, help="1-based inclusive frame range.")
 @click.option("--threads", default=1, show_default=True, help="torch threads (1 is fastest on a busy machine).")
 @click.option("--device", default="cpu", show_default=True)
@@ -91,7 +98,7 @@ def main(
             if method == "neurstt":
                 det = create_method(method, preset=preset, overrides=overrides, device=device)
             else:
-                det = create_method(method)
+                det = create_method(method, preset=preset)
             start = time.perf_counter()
             result = det.detect(seq)
             elapsed = time.perf_counter() - start
