@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from istdbench.errors import DataError, InvalidParameterError
-from istdbench.methods._lowrank import dense_terms, gram_polar, polar_factor, small_cores, tucker_nuclear_norm
+from istdbench.methods._lowrank import (
+    Workspace,
+    dense_terms,
+    gram_polar,
+    polar_factor,
+    small_cores,
+    tucker_nuclear_norm,
+)
 from istdbench.methods._siren import SineFactor
 from istdbench.methods.neurstt import AUTHORS, PAPER, NeurSTT, NeurSTTConfig, NeurSTTModel, fit_chunk, param_count
 from istdbench.registry import create_method
@@ -82,6 +89,34 @@ def test_dense_terms_value_and_gradient_match_autograd():
     np.testing.assert_allclose(v_new.item(), v_ref.item(), rtol=1e-12)
     for a, b in zip(g_new, g_ref, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9, atol=1e-10)
+
+
+def test_dense_terms_workspace_reuse_is_exact_and_misuse_raises():
+    """Reused buffers give the same value and gradient as fresh ones; a second forward before the first
+    backward overwrites saved buffers, and autograd refuses that backward instead of using stale signs."""
+    model = _model()
+    data = torch.rand(16, 8, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(4))  # (H, L, W)
+    params = list(model.parameters())
+
+    def loss(workspace: Workspace | None) -> torch.Tensor:
+        lh, dlh, lt, (_, _, fw, dfw, _, _) = model.left_factors()
+        return dense_terms(lh, dlh, lt, fw, dfw, data, None, 0.05, 0.3, 7.0, workspace)
+
+    def value_and_grad(workspace: Workspace | None) -> tuple[float, tuple[torch.Tensor, ...]]:
+        v = loss(workspace)
+        return v.item(), torch.autograd.grad(v, params)
+
+    ws = Workspace()
+    fresh = [value_and_grad(None) for _ in range(2)]
+    reused = [value_and_grad(ws) for _ in range(2)]
+    for (v_a, g_a), (v_b, g_b) in zip(fresh, reused, strict=True):
+        assert v_a == v_b
+        for a, b in zip(g_a, g_b, strict=True):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    first = loss(ws)
+    loss(ws)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        torch.autograd.grad(first, params)
 
 
 @pytest.mark.parametrize("solver", ["svd", "gram", "polar"])
