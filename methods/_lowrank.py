@@ -14,13 +14,12 @@ Two solvers for ``sum_k ||S_k||_*``:
 - ``svd``: ``torch.linalg.svdvals`` (exact; autograd gives the subgradient
   ``U V^T``). Fast on a CPU, slow on a GPU, where batched SVDs of many small
   matrices are serialised.
-- ``gram``: the polar factor from an eigendecomposition of the Gram matrix
-  ``S^T S = V diag(s^2) V^T`` in float64, ``P = S V diag(1/s) V^T``, value
-  ``sum s``. A batched symmetric eigensolver is about 1.6x faster than a
-  batched SVD on a CPU, and float64 keeps the squared spectrum resolved down
-  to ``1e-8`` of the largest singular value, finer than a float32 SVD resolves.
-  Singular values below ``max(m, n) * eps32 * s_max`` get the factor 0 in
-  ``P`` (a valid subgradient choice at a zero singular value).
+- ``gram``: `istdbench.methods._tnn.nuclear_norms` in float64: singular
+  values from an eigendecomposition of the Gram matrix ``S^T S = V diag(s^2) V^T``
+  and the gradient ``U_r V_r^T = S V diag(1/s) V^T`` over the resolved ones. A
+  batched symmetric eigensolver is about 1.6x faster than a batched SVD on a
+  CPU, and float64 keeps the squared spectrum resolved down to ``1e-8`` of the
+  largest singular value, finer than a float32 SVD resolves.
 - ``polar``: matmul-only. The gradient of the nuclear norm is the polar factor
   ``P = U V^T`` of ``S``, and ``||S||_* = <P, S>``. ``P`` is found by a
   Newton-Schulz iteration ``X <- X (15 I - 10 A + 3 A^2) / 8`` with
@@ -40,6 +39,8 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
+
+from istdbench.methods._tnn import nuclear_norms
 
 Solver = Literal["svd", "gram", "polar"]
 
@@ -70,32 +71,14 @@ def polar_factor(s: torch.Tensor, steps: int = 30) -> torch.Tensor:
     return x.mT if wide else x
 
 
-def gram_polar(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(sum of singular values, polar factor)`` of each matrix of a (..., m, n) batch via float64 ``eigh``."""
-    wide = s.shape[-2] < s.shape[-1]
-    x = (s.mT if wide else s).double()
-    eigvals, v = torch.linalg.eigh(x.mT @ x)
-    sv = eigvals.clamp_min(0.0).sqrt()
-    cutoff = sv[..., -1:] * (max(x.shape[-2:]) * torch.finfo(torch.float32).eps)
-    kept = sv > cutoff  # below: rounding noise of the squared spectrum (about 1e-8 * s_max), taken as 0
-    inv = torch.where(kept, 1.0 / sv.clamp_min(torch.finfo(torch.float64).tiny), torch.zeros_like(sv))
-    p = (x @ (v * inv.unsqueeze(-2))) @ v.mT
-    p = p.mT if wide else p
-    return (sv * kept).sum().to(s.dtype), p.to(s.dtype)
-
-
 class _PolarNuclearNorm(torch.autograd.Function):
-    """``sum_k ||S_k||_*`` with the polar factor as its gradient (``steps`` Newton-Schulz steps, 0: `gram_polar`)."""
+    """``sum_k ||S_k||_*`` with the polar factor as its gradient."""
 
     @staticmethod
     def forward(ctx, s: torch.Tensor, steps: int) -> torch.Tensor:  # type: ignore[override]
-        if steps == 0:
-            value, p = gram_polar(s.detach())
-        else:
-            p = polar_factor(s.detach(), steps)
-            value = (p * s).sum()
+        p = polar_factor(s.detach(), steps)
         ctx.save_for_backward(p)
-        return value
+        return (p * s).sum()
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
@@ -107,7 +90,9 @@ def nuclear_norm_sum(s: torch.Tensor, solver: Solver = "svd", steps: int = 30) -
     """Sum of the nuclear norms of a (..., m, n) batch of small matrices, differentiable."""
     if solver == "svd":
         return torch.linalg.svdvals(s).sum()
-    return _PolarNuclearNorm.apply(s, 0 if solver == "gram" else steps)
+    if solver == "gram":
+        return nuclear_norms(s, torch.float64).sum()
+    return _PolarNuclearNorm.apply(s, steps)
 
 
 def tucker_nuclear_norm(

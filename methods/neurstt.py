@@ -335,7 +335,7 @@ class NeurSTT(Method):
     Cost per iteration: four full-size products (B and its three derivatives)
     forward and eight backward, all (n1 L, r2) x (r2, n2) matrix products, plus
     the nuclear norms of L small (r1, r2) cores (float64 ``eigh`` of their Gram
-    matrices on a CPU): 0.096 s at 256x256x80 on two idle cores
+    matrices on a CPU): 0.095 s at 256x256x80 on two idle cores
     (``benchmarks/bench_neurstt.py``). On a busy CPU one torch thread can be
     much faster than two (OpenMP spin-waiting).
 

@@ -10,7 +10,7 @@ from istdbench.errors import DataError, InvalidParameterError
 from istdbench.methods._lowrank import (
     Workspace,
     dense_terms,
-    gram_polar,
+    nuclear_norm_sum,
     polar_factor,
     small_cores,
     tucker_nuclear_norm,
@@ -168,15 +168,16 @@ def test_polar_factor_is_a_nuclear_norm_subgradient_for_rank_deficient_wide_matr
     np.testing.assert_allclose((p * s).sum((1, 2)).numpy(), sv.sum(1).numpy(), rtol=1e-12)
 
 
-def test_gram_polar_is_a_subgradient_for_rank_deficient_matrices():
-    """Zero singular values get the factor 0: P = U1 V1^T exactly, and the value is the nuclear norm."""
+def test_gram_solver_gradient_is_the_least_norm_subgradient_for_rank_deficient_matrices():
+    """Zero singular values get the factor 0: the gradient is U_r V_r^T exactly, the value the nuclear norm."""
     rng = np.random.default_rng(1)
     for shape in ((3, 6, 2, 2, 7), (3, 7, 2, 2, 5)):  # wide and tall, rank 2
         b, m, r, _, n = shape
-        s = torch.from_numpy(rng.standard_normal((b, m, r)) @ rng.standard_normal((b, r, n)))
-        u, sv, vh = torch.linalg.svd(s, full_matrices=False)
-        value, p = gram_polar(s)
-        np.testing.assert_allclose(p.numpy(), (u[..., :r] @ vh[..., :r, :]).numpy(), atol=1e-9)
+        s = torch.from_numpy(rng.standard_normal((b, m, r)) @ rng.standard_normal((b, r, n))).requires_grad_()
+        u, sv, vh = torch.linalg.svd(s.detach(), full_matrices=False)
+        value = nuclear_norm_sum(s, "gram")
+        (grad,) = torch.autograd.grad(value, s)
+        np.testing.assert_allclose(grad.numpy(), (u[..., :r] @ vh[..., :r, :]).numpy(), atol=1e-9)
         np.testing.assert_allclose(value.item(), sv.sum().item(), rtol=1e-12)
 
 
