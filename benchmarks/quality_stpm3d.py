@@ -1,11 +1,13 @@
 """3DSTPM on the real clips: per-clip 3-D ROC AUCs under the ``tensoristd`` protocol.
 
 Each clip is fitted with the `paper` preset (plus ``--set`` overrides) and
-scored with `istdbench.metrics.roc3d.roc3d`; one CSV row per clip is
-appended to ``--out`` as soon as the clip finishes, so a long run can be
-stopped and its finished clips kept. ``--checkpoints`` also scores the map
-at earlier iteration counts of single-chunk clips; those rows carry
-``final = False`` and are diagnostics of convergence, not the method's quality.
+scored with `istdbench.metrics.roc3d.roc3d`; each row is appended to
+``--out`` as soon as it is scored. With ``--state-dir`` each fit is saved
+every 100 steps, so a stopped run loses at most 100 steps: run the same
+command again (for the clips not yet finished) to continue. ``--checkpoints``
+also scores the map at earlier iteration counts of single-chunk clips; those
+rows carry ``final = False`` and are diagnostics of convergence, not the
+method's quality.
 
 Run (about 3000 x s/iteration per 80-frame clip)::
 
@@ -25,12 +27,19 @@ import torch
 
 from istdbench.config import parse_assignments
 from istdbench.datasets.catalog import load_sequence
+from istdbench.methods._fitstate import chunk_state
 from istdbench.methods.stpm3d import STPM3D, fit_chunk
-from istdbench.metrics.roc3d import roc3d
+from istdbench.metrics.roc3d import AUC_KEYS, roc3d
 from istdbench.types import Sequence
 
 log = logging.getLogger("quality_stpm3d")
 DAUB = tuple(f"daub/sequence{i}" for i in range(1, 9))
+COLUMNS = [
+    *("clip", "frames", "iterations", "final", "protocol"),
+    *AUC_KEYS,
+    *("runtime_s", "s_per_frame", "s_per_iteration", "loss_first", "loss_last", "device", "config_hash"),
+    "iterations_run",
+]
 
 
 def score(maps: np.ndarray, seq: Sequence) -> dict[str, float]:
@@ -39,40 +48,59 @@ def score(maps: np.ndarray, seq: Sequence) -> dict[str, float]:
     return {"protocol": res.protocol, **res.aucs}
 
 
+def append_rows(out: Path, rows: list[dict[str, object]]) -> None:
+    """Append rows to the CSV at once, so that nothing scored is lost if the run is stopped.
+
+    Checkpoint and final rows share the columns of the file's header (all of
+    `COLUMNS` for a new file); a checkpoint row leaves the timing columns empty.
+    """
+    columns = list(pd.read_csv(out, nrows=0).columns) if out.exists() else COLUMNS
+    pd.DataFrame(rows).reindex(columns=columns).to_csv(out, mode="a", header=not out.exists(), index=False)
+
+
 def run_clip(
-    seq: Sequence, method: STPM3D, checkpoints: tuple[int, ...], maps_dir: Path | None
-) -> list[dict[str, object]]:
-    """Fit one clip and return its rows (checkpoint rows first, the final row last)."""
+    seq: Sequence, method: STPM3D, checkpoints: tuple[int, ...], maps_dir: Path | None, out: Path
+) -> dict[str, object]:
+    """Fit one clip, append its checkpoint rows and then its final row to ``out``; return the final row.
+
+    With ``method.state_dir`` set, a stopped fit resumes from its last saved
+    step; checkpoints it had passed were already written then. ``runtime_s``
+    and ``s_per_iteration`` cover the steps run by this call
+    (``iterations_run``).
+    """
     cfg = method.config
-    rows: list[dict[str, object]] = []
     base = {"clip": seq.name, "frames": f"{seq.provenance.frame_numbers[0]}-{seq.provenance.frame_numbers[-1]}"}
 
     def watch(done: int, b: torch.Tensor) -> None:
         if done in checkpoints:
             maps = seq.frames - b.to("cpu", torch.float32).numpy()
-            rows.append({**base, "iterations": done, "final": False, **score(maps, seq)})
-            log.info("%s after %d iterations (checkpoint): %s", seq.name, done, rows[-1])
+            row = {**base, "iterations": done, "final": False, **score(maps, seq)}
+            append_rows(out, [row])
+            log.info("%s after %d iterations (checkpoint): %s", seq.name, done, row)
 
     start = time.perf_counter()
     if len(seq) <= cfg.chunk_length and checkpoints:
-        out = fit_chunk(seq.frames, cfg, method.device, seed=cfg.seed, on_step=watch)
-        target, background, loss = out.target, out.background, out.diagnostics["loss"]
+        state = chunk_state(method.state_dir, method.name, cfg.config_hash(), method.device, cfg.seed, seq.frames)
+        fitted = fit_chunk(seq.frames, cfg, method.device, seed=cfg.seed, on_step=watch, state=state)
+        target, background, chunks = fitted.target, fitted.background, [fitted.diagnostics]
     else:
         det = method.detect(seq)
-        target, background = det.target, det.background
-        loss = det.diagnostics["chunks"][-1]["loss"]
+        target, background, chunks = det.target, det.background, det.diagnostics["chunks"]
     elapsed = time.perf_counter() - start
+    steps_run = sum(cfg.iterations - c["resumed_from"] for c in chunks)
+    loss = chunks[-1]["loss"]
     final = {**base, "iterations": cfg.iterations, "final": True, **score(target, seq)}
     final.update(
         runtime_s=elapsed,
         s_per_frame=elapsed / len(seq),
-        s_per_iteration=elapsed / (cfg.iterations * -(-len(seq) // cfg.chunk_length)),
+        s_per_iteration=elapsed / steps_run if steps_run else float("nan"),
+        iterations_run=steps_run,
         loss_first=loss[0],
         loss_last=loss[-1],
         device=method.device,
         config_hash=cfg.config_hash(),
     )
-    rows.append(final)
+    append_rows(out, [final])
     if maps_dir is not None:
         maps_dir.mkdir(parents=True, exist_ok=True)
         name = seq.name.replace("/", "_")
@@ -82,7 +110,7 @@ def run_clip(
             background=background,
             frames=np.asarray(seq.provenance.frame_numbers),
         )
-    return rows
+    return final
 
 
 @click.command()
@@ -94,7 +122,13 @@ def run_clip(
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--threads", default=2, show_default=True)
 @click.option("--maps-dir", type=click.Path(path_type=Path), default=None, help="Save T and B per clip here.")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV, appended clip by clip.")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="CSV, appended row by row.")
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Save each fit every 100 steps here; the same command resumes a stopped run.",
+)
 def main(
     clips: str,
     frames: str,
@@ -105,17 +139,18 @@ def main(
     threads: int,
     maps_dir: Path | None,
     out: Path,
+    state_dir: Path | None,
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(threads)
-    method = STPM3D(overrides=parse_assignments(overrides), device=device)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    method = STPM3D(overrides=parse_assignments(overrides), device=device, state_dir=state_dir)
     first, last = (int(x) for x in frames.split(":"))
     marks = tuple(int(x) for x in checkpoints.split(",") if x)
     for clip in clips.split(","):
         seq = load_sequence(clip, data_root, (first, last))
-        rows = run_clip(seq, method, marks, maps_dir)
-        pd.DataFrame(rows).to_csv(out, mode="a", header=not out.exists(), index=False)
-        log.info("%s final: %s", clip, rows[-1])
+        final = run_clip(seq, method, marks, maps_dir, out)
+        log.info("%s final: %s", clip, final)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -55,7 +56,11 @@ class Method(ABC):
         preset: str | None = None,
         overrides: dict[str, Any] | None = None,
         device: str = "cpu",
+        state_dir: str | Path | None = None,
     ) -> None:
+        """``state_dir``: where methods with long iterative fits (NeurSTT, 3DSTPM) keep
+        resumable state, so that a killed run continues where it stopped; the
+        others ignore it. None keeps no state."""
         if config is not None and preset is not None:
             raise InvalidParameterError("Give either a config or a preset name, not both.")
         if config is None:
@@ -68,6 +73,7 @@ class Method(ABC):
             config = config.with_overrides(overrides)
         self.config = config
         self.device = self._check_device(device)
+        self.state_dir = Path(state_dir) if state_dir is not None else None
 
     @classmethod
     def preset_config(cls, preset: str) -> MethodConfig:

@@ -11,6 +11,7 @@ import fnmatch
 import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, TypeVar
 
 from istdbench.errors import IstdbenchError, unknown_name
@@ -80,9 +81,10 @@ def create_method(
     preset: str | None = None,
     overrides: dict[str, Any] | None = None,
     device: str = "cpu",
+    state_dir: str | Path | None = None,
 ) -> Method:
-    """Instantiate a registered method from its name, a preset and overrides."""
-    return get_method(name)(preset=preset, overrides=overrides, device=device)
+    """Instantiate a registered method from its name, a preset and overrides (``state_dir``: see `Method`)."""
+    return get_method(name)(preset=preset, overrides=overrides, device=device, state_dir=state_dir)
 
 
 def describe(name: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from istdbench.config import MethodConfig
 from istdbench.errors import InvalidParameterError
 from istdbench.method import Method, RawOutput
 from istdbench.methods._chunks import run_chunked
+from istdbench.methods._fitstate import FitState, chunk_state
 from istdbench.methods._lowrank import Solver, Workspace, dense_terms, frame_cores, tucker_nuclear_norm
 from istdbench.methods._siren import SineFactor, factor_param_count
 from istdbench.registry import register
@@ -245,10 +246,18 @@ def neurstt_loss(
     return tucker_nuclear_norm(model.core, fh, fw, rows, solver, cfg.polar_steps) + dense
 
 
-def fit_chunk(frames: np.ndarray, cfg: NeurSTTConfig, device: str = "cpu", seed: int | None = None) -> RawOutput:
+def fit_chunk(
+    frames: np.ndarray,
+    cfg: NeurSTTConfig,
+    device: str = "cpu",
+    seed: int | None = None,
+    state: FitState | None = None,
+) -> RawOutput:
     """Fit one NeurSTT model to frames of shape (L, H, W); return raw T, B and the loss curve.
 
-    The returned maps come from the parameters after the last Adam step.
+    The returned maps come from the parameters after the last Adam step. With
+    ``state`` the fit is written every ``state.every`` steps and continues
+    from a saved state of the same fit (see `FitState`).
     """
     dev = torch.device(device)
     dtype = getattr(torch, cfg.dtype)
@@ -261,12 +270,17 @@ def fit_chunk(frames: np.ndarray, cfg: NeurSTTConfig, device: str = "cpu", seed:
     solver = solver_for(cfg, dev)
     losses = torch.empty(cfg.iterations, dtype=torch.float64, device=dev)
     workspace = Workspace()
-    for it in tqdm(range(cfg.iterations), desc="neurstt", leave=False, disable=None):
+    start = state.restore(model, opt, losses) if state is not None else 0
+    for it in tqdm(
+        range(start, cfg.iterations), desc="neurstt", leave=False, disable=None, initial=start, total=cfg.iterations
+    ):
         opt.zero_grad(set_to_none=True)
         loss = neurstt_loss(model, data, mask, cfg, it, solver, workspace)
         loss.backward()
         opt.step()
         losses[it] = loss.detach()
+        if state is not None and state.due(it + 1, cfg.iterations):
+            state.save(it + 1, model, opt, losses)
     with torch.no_grad():
         background = model.background()
         diff = frames_t - background
@@ -276,7 +290,7 @@ def fit_chunk(frames: np.ndarray, cfg: NeurSTTConfig, device: str = "cpu", seed:
     return RawOutput(
         target=target.float().cpu().numpy(),
         background=background.float().cpu().numpy(),
-        diagnostics={"loss": curve.tolist(), "iterations": cfg.iterations, "solver": solver},
+        diagnostics={"loss": curve.tolist(), "iterations": cfg.iterations, "solver": solver, "resumed_from": start},
     )
 
 
@@ -367,4 +381,10 @@ class NeurSTT(Method):
     def _detect(self, frames: np.ndarray) -> RawOutput:
         cfg = self.config
         tucker_ranks((min(len(frames), cfg.chunk_length), *frames.shape[1:]), cfg.rank_ratio)
-        return run_chunked(frames, cfg.chunk_length, lambda chunk, i: fit_chunk(chunk, cfg, self.device, cfg.seed + i))
+
+        def fit(chunk: np.ndarray, index: int) -> RawOutput:
+            seed = cfg.seed + index
+            state = chunk_state(self.state_dir, self.name, cfg.config_hash(), self.device, seed, chunk)
+            return fit_chunk(chunk, cfg, self.device, seed, state)
+
+        return run_chunked(frames, cfg.chunk_length, fit)

@@ -41,6 +41,7 @@ from tqdm.auto import tqdm
 from istdbench.config import MethodConfig
 from istdbench.method import Method, RawOutput
 from istdbench.methods._chunks import run_chunked
+from istdbench.methods._fitstate import FitState, chunk_state
 from istdbench.methods._tnn import nuclear_norms, nuclear_norms_svd
 from istdbench.registry import register
 
@@ -311,11 +312,13 @@ def fit_chunk(
     seed: int | None = None,
     desc: str = "3dstpm",
     on_step: Callable[[int, torch.Tensor], None] | None = None,
+    state: FitState | None = None,
 ) -> RawOutput:
     """Fit the model to one chunk of frames (n3, n1, n2) and return T = D - B, B and the loss curve.
 
     ``on_step(steps_done, B)`` (B detached, after ``steps_done`` Adam steps)
-    lets callers watch the fit, e.g. to score intermediate maps.
+    lets callers watch the fit, e.g. to score intermediate maps; a fit resumed
+    from ``state`` (see `FitState`) calls it only for the steps it runs.
     """
     gen = torch.Generator().manual_seed(cfg.seed if seed is None else seed)
     d = torch.tensor(np.asarray(frames, dtype=np.float32), device=device)
@@ -323,7 +326,10 @@ def fit_chunk(
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     losses = np.empty(cfg.iterations, dtype=np.float64)
-    for it in tqdm(range(cfg.iterations), desc=desc, leave=False, disable=None):
+    start = state.restore(net, opt, losses) if state is not None else 0
+    for it in tqdm(
+        range(start, cfg.iterations), desc=desc, leave=False, disable=None, initial=start, total=cfg.iterations
+    ):
         opt.zero_grad(set_to_none=True)
         y, b = net()
         loss = tensor_nuclear_norm(y, cfg.tnn) + cfg.lam * (d - b).abs().sum()
@@ -334,11 +340,14 @@ def fit_chunk(
         loss.backward()
         opt.step()
         losses[it] = loss.item()
+        if state is not None and state.due(it + 1, cfg.iterations):
+            state.save(it + 1, net, opt, losses)
     with torch.no_grad():
         _, b = net()
     background = b.detach().to("cpu", torch.float32).numpy()
     log.info("3DSTPM chunk %s: loss %.4g -> %.4g in %d iterations", frames.shape, losses[0], losses[-1], cfg.iterations)
-    return RawOutput(target=frames - background, background=background, diagnostics={"loss": losses.tolist()})
+    diagnostics = {"loss": losses.tolist(), "resumed_from": start}
+    return RawOutput(target=frames - background, background=background, diagnostics=diagnostics)
 
 
 @register("3dstpm")
@@ -424,6 +433,8 @@ class STPM3D(Method):
         cfg = self.config
 
         def fit(chunk: np.ndarray, index: int) -> RawOutput:
-            return fit_chunk(chunk, cfg, self.device, seed=cfg.seed + index, desc=f"3dstpm chunk {index}")
+            seed = cfg.seed + index
+            state = chunk_state(self.state_dir, self.name, cfg.config_hash(), self.device, seed, chunk)
+            return fit_chunk(chunk, cfg, self.device, seed=seed, desc=f"3dstpm chunk {index}", state=state)
 
         return run_chunked(frames, cfg.chunk_length, fit)

@@ -39,12 +39,17 @@ def parse_frame_range(text: str | None) -> tuple[int, int] | None:
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override one config value.")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N] (GPU-capable methods).")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Root of the named datasets ($ISTDBENCH_DATA).")
-def detect_cmd(method, sequence, output, frames, preset, assignments, device, data_root) -> None:
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    help="Keep resumable fit state here (NeurSTT, 3DSTPM): run the same command again to continue a killed fit.",
+)
+def detect_cmd(method, sequence, output, frames, preset, assignments, device, data_root, state_dir) -> None:
     """Run METHOD on SEQUENCE (a catalog name, a folder, or synthetic:...) and save the raw maps."""
     from istdbench.datasets.catalog import load_sequence
 
     overrides = parse_assignments(assignments)
-    det_method = create_method(method, preset=preset, overrides=overrides, device=device)
+    det_method = create_method(method, preset=preset, overrides=overrides, device=device, state_dir=state_dir)
     seq = load_sequence(sequence, data_root, parse_frame_range(frames))
     log.info("running %s on %s (%d frames)", method, seq.name, len(seq))
     det = det_method.detect(seq)
