@@ -5,7 +5,9 @@ Runs each entry of `METHODS` on a real clip (default: daub/sequence1, frames
 our seconds per frame (best of ``--repeat`` runs), Octave's (the mean of the
 reference file's ``time_per_frame_s`` over the same frames), their ratio, and
 the largest difference between our map and the reference map relative to the
-reference's maximum. Other engineers add their methods by appending a
+reference's maximum. STT solves one window per frame except the first and last
+``frame_radius`` frames, so its time per frame grows with the clip length (4
+windows for 10 frames, 74 for 80): compare it with the others on a long clip. Other engineers add their methods by appending a
 `BenchEntry` to `METHODS`.
 
 Example::
