@@ -7,8 +7,8 @@ reference file's ``time_per_frame_s`` over the same frames), their ratio, and
 the largest difference between our map and the reference map relative to the
 reference's maximum. STT solves one window per frame except the first and last
 ``frame_radius`` frames, so its time per frame grows with the clip length (4
-windows for 10 frames, 74 for 80): compare it with the others on a long clip. Other engineers add their methods by appending a
-`BenchEntry` to `METHODS`.
+windows for 10 frames, 74 for 80): compare it with the others on a long clip.
+Other engineers add their methods by appending a `BenchEntry` to `METHODS`.
 
 Example::
 

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import shutil
 import time
 import traceback
 from collections.abc import Iterator
@@ -52,8 +53,10 @@ def run_task(task: Task) -> list[JobOutcome]:
     with thread_limit(task.threads):
         try:
             seq = prepare_sequence(job, task.data_root)
-            method = create_method(job.method, job.preset, dict(job.overrides), job.device)
+            method = create_method(job.method, job.preset, dict(job.overrides), job.device, task.state_dir)
             det = method.detect(seq)
+            if task.state_dir is not None:  # the detection is complete: its fit state has served
+                shutil.rmtree(task.state_dir, ignore_errors=True)
         except Exception as exc:  # a job's failure is a result, not a crash of the run
             log.debug("job %s failed", job.describe(), exc_info=True)
             elapsed = time.perf_counter() - start

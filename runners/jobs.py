@@ -92,6 +92,7 @@ class Task:
     data_root: str | None = None
     maps: str = "target"
     threads: int = 1
+    state_dir: str | None = None  # resumable fit state of this detection (NeurSTT, 3DSTPM); None: none kept
 
     @property
     def first(self) -> Job:
@@ -130,14 +131,30 @@ def plan_jobs(cfg: RunConfig, data_root: str | Path | None = None, device: str |
 
 
 def group_tasks(
-    jobs: list[Job], data_root: str | Path | None = None, maps: str = "target", threads: int = 1
+    jobs: list[Job],
+    data_root: str | Path | None = None,
+    maps: str = "target",
+    threads: int = 1,
+    state_root: str | Path | None = None,
 ) -> list[Task]:
-    """Group jobs by detection key, keeping the plan's order."""
+    """Group jobs by detection key, keeping the plan's order.
+
+    With ``state_root``, each task keeps its resumable fit state in
+    ``<state_root>/<detection key>`` (see `istdbench.methods._fitstate`).
+    """
     groups: dict[str, list[Job]] = {}
     for job in jobs:
         groups.setdefault(job.detection_key, []).append(job)
     root = None if data_root is None else str(Path(data_root).resolve())
-    return [Task(tuple(g), data_root=root, maps=maps, threads=threads) for g in groups.values()]
+    states = None if state_root is None else Path(state_root).resolve()
+    return [
+        Task(tuple(g), data_root=root, maps=maps, threads=threads, state_dir=_state_dir(states, key))
+        for key, g in groups.items()
+    ]
+
+
+def _state_dir(root: Path | None, detection_key: str) -> str | None:
+    return None if root is None else str(root / detection_key)
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,9 @@ def run(
     out : path
         Output folder (created if new; see `istdbench.runners.store` for its layout).
     resume : bool
-        Reuse jobs already stored in ``out`` (the default). False recomputes every job; each old job
-        folder is replaced only once its new one is complete.
+        Reuse jobs already stored in ``out`` (the default), and continue the neural fits (NeurSTT,
+        3DSTPM) a killed local run left unfinished from their state under ``out/fit-state``. False
+        recomputes every job from scratch; each old job folder is replaced only once its new one is complete.
     retry_failed : bool
         Also rerun jobs stored as failed (by default a failure is kept, so a rerun recomputes nothing).
     n_jobs : int
@@ -96,13 +97,18 @@ def run(
     store = ResultStore.open(out)
     with store.lock():
         store.clean_staging()
+        if not resume:
+            store.clean_fit_state()
         todo = [j for j in jobs if not resume or _needs_run(store.status(j.key), retry_failed)]
         reused = len(jobs) - len(todo)
         log.info("config %r: %d jobs, %d stored, %d to run", cfg.name, len(jobs), reused, len(todo))
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         store.write_run_info(_run_info(cfg, jobs, threads, started, finished=None))
-        tasks = group_tasks(todo, data_root, cfg.maps, threads)
+        # local workers share this file system: a killed neural fit resumes from its saved state
+        state_root = None if scheduler else store.fit_state_dir
+        tasks = group_tasks(todo, data_root, cfg.maps, threads, state_root)
         failed = _execute(store, tasks, len(todo), n_jobs, scheduler, progress)
+        store.tidy_fit_state()
         results = store.write_results([j.key for j in jobs])
         finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         store.write_run_info(_run_info(cfg, jobs, threads, started, finished))

@@ -9,6 +9,8 @@ Layout of ``OUT``::
     jobs/<job_key>/maps.npz    target (and background) maps, 1-based frame numbers
     jobs/<job_key>/curves.npz  thresholds, tau, tpr, fpr of the 3-D ROC
     jobs/<job_key>/job.json    the job's description
+    fit-state/<detection_key>/ resumable state of a neural fit still running or killed (local runs;
+                               removed once its detection is complete)
 
 A job's files are written into a staging folder ``jobs/.staging-*`` and the
 folder is renamed into place in one step, so a kill at any moment leaves either
@@ -203,6 +205,20 @@ class ResultStore:
     def write_run_info(self, info: dict[str, Any]) -> None:
         path = self.out / "run.json"
         self._guard(path, lambda: _write_json(path, info))
+
+    @property
+    def fit_state_dir(self) -> Path:
+        """Where local runs keep the resumable state of unfinished neural fits, one folder per detection."""
+        return self.out / "fit-state"
+
+    def clean_fit_state(self) -> None:
+        """Forget all saved fit state (a run that recomputes every job must not resume old fits)."""
+        shutil.rmtree(self.fit_state_dir, ignore_errors=True)
+
+    def tidy_fit_state(self) -> None:
+        """Remove the fit-state folder once no unfinished fit is left in it."""
+        with contextlib.suppress(OSError):
+            self.fit_state_dir.rmdir()  # fails, as it should, while anything is left
 
     def clean_staging(self) -> int:
         """Remove staging folders left by a killed run; returns how many were removed."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -147,3 +148,38 @@ def test_cli_detect_keeps_and_reuses_state(tmp_path):
     second = CliRunner().invoke(main, [*args, str(tmp_path / "state"), "-o", str(tmp_path / "b.npz")])
     assert second.exit_code == 0, second.output
     np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["target"], np.load(tmp_path / "b.npz")["target"])
+
+
+def test_leaderboard_run_resumes_a_killed_fit(tmp_path, monkeypatch):
+    from istdbench.runners.config import parse_config
+    from istdbench.runners.runner import run
+
+    cfg = parse_config(
+        {
+            "methods": {"3dstpm": {"set": {"iterations": ITERATIONS, "lr": 1e-2}}},
+            "sequences": [{"refs": ["synthetic:h=24,w=24,t=4,seed=0"]}],
+            "protocols": ["tensoristd"],
+            "threads": 1,
+        }
+    )
+    straight = run(cfg, tmp_path / "straight").results
+    expected = pd.read_csv(straight).set_index("metric")["value"]
+
+    out = tmp_path / "out"
+    default_state = stpm3d_module.chunk_state
+    monkeypatch.setattr(stpm3d_module, "chunk_state", lambda *a: dataclasses.replace(default_state(*a), every=2))
+    with monkeypatch.context() as m:
+        _kill_at(m, "3dstpm", call=4)
+        assert run(cfg, out).failed == 1  # the killed fit is a failed job; its state stays
+    saved = list((out / "fit-state").glob("*/*.pt"))
+    assert len(saved) == 1 and torch.load(saved[0], weights_only=True)["steps_done"] == 2
+
+    summary = run(cfg, out, retry_failed=True)
+    assert (summary.ran, summary.failed) == (1, 0)
+    assert not (out / "fit-state").exists()  # a finished detection drops its state
+    got = pd.read_csv(summary.results).set_index("metric")["value"]
+    pd.testing.assert_series_equal(got, expected)
+
+    (out / "fit-state" / "leftover").mkdir(parents=True)
+    run(cfg, out, resume=False)
+    assert not (out / "fit-state" / "leftover").exists()  # recomputing everything starts every fit afresh
