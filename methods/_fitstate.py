@@ -9,9 +9,11 @@ optimiser and the step count change during these loops (no random numbers are
 drawn after initialisation), so a resumed fit gives bit-identical results on
 the CPU.
 
-A file is only reused when its key matches: the method, its config hash, the
-device, the seed and a digest of the chunk's frames. Anything else is refused
-with an error rather than silently restarted or mixed.
+Each fit has its own file, named by its key: the method, its config hash, the
+device, the seed and a digest of the chunk's frames. Changed settings or data
+therefore start a fresh fit instead of resuming a foreign one; a file that
+cannot be read, or whose stored key differs from its name, is refused with an
+error that names it.
 """
 
 from __future__ import annotations
