@@ -74,6 +74,12 @@ def _append(path: Path, row: dict) -> None:
 @click.option("--threads", default=1, show_default=True, help="torch threads (1 is fastest on a busy machine).")
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--set", "assignments", multiple=True, help="NeurSTT override key=value (smoke runs only).")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Save each NeurSTT fit every 100 steps here; the same command resumes a stopped run.",
+)
 def main(
     out: Path,
     data_root: str,
@@ -84,6 +90,7 @@ def main(
     threads: int,
     device: str,
     assignments: tuple[str, ...],
+    state_dir: Path | None,
 ) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(threads)
@@ -96,7 +103,7 @@ def main(
         seq = load_sequence(f"daub/{clip}", data_root, (first, last))
         for method, preset in _jobs([p for p in presets.split(",") if p], list(baselines)):
             if method == "neurstt":
-                det = create_method(method, preset=preset, overrides=overrides, device=device)
+                det = create_method(method, preset=preset, overrides=overrides, device=device, state_dir=state_dir)
             else:
                 det = create_method(method, preset=preset)
             start = time.perf_counter()
