@@ -37,9 +37,18 @@ DAUB = tuple(f"daub/sequence{i}" for i in range(1, 9))
 COLUMNS = [
     *("clip", "frames", "iterations", "final", "protocol"),
     *AUC_KEYS,
-    *("runtime_s", "s_per_frame", "s_per_iteration", "loss_first", "loss_last", "device", "config_hash"),
+    *("lr", "runtime_s", "s_per_frame", "s_per_iteration", "loss_first", "loss_last", "device", "config_hash"),
     "iterations_run",
 ]
+
+
+def parse_crop(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    """``"R0:R1,C0:C1"`` -> ((R0, R1), (C0, C1))."""
+    try:
+        rows, cols = (tuple(int(v) for v in part.split(":", 1)) for part in text.split(","))
+        return (rows[0], rows[1]), (cols[0], cols[1])
+    except (ValueError, IndexError) as exc:
+        raise click.BadParameter(f"{text!r} is not of the form R0:R1,C0:C1 (e.g. 32:160,36:164)") from exc
 
 
 def score(maps: np.ndarray, seq: Sequence) -> dict[str, float]:
@@ -69,7 +78,11 @@ def run_clip(
     (``iterations_run``).
     """
     cfg = method.config
-    base = {"clip": seq.name, "frames": f"{seq.provenance.frame_numbers[0]}-{seq.provenance.frame_numbers[-1]}"}
+    base = {
+        "clip": seq.name,
+        "lr": cfg.lr,
+        "frames": f"{seq.provenance.frame_numbers[0]}-{seq.provenance.frame_numbers[-1]}",
+    }
 
     def watch(done: int, b: torch.Tensor) -> None:
         if done in checkpoints:
@@ -119,6 +132,11 @@ def run_clip(
 @click.option("--data-root", type=click.Path(path_type=Path), default=None, help="Default: $ISTDBENCH_DATA.")
 @click.option("--set", "overrides", multiple=True, help="Config override key=value (repeatable).")
 @click.option("--checkpoints", default="", help="Also score after these iteration counts (e.g. 500,1000).")
+@click.option(
+    "--crop",
+    default=None,
+    help="Fit and score only the region R0:R1,C0:C1 (zero-based, end exclusive), e.g. 32:160,36:164.",
+)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--threads", default=2, show_default=True)
 @click.option("--maps-dir", type=click.Path(path_type=Path), default=None, help="Save T and B per clip here.")
@@ -135,6 +153,7 @@ def main(
     data_root: Path | None,
     overrides: tuple[str, ...],
     checkpoints: str,
+    crop: str | None,
     device: str,
     threads: int,
     maps_dir: Path | None,
@@ -149,6 +168,8 @@ def main(
     marks = tuple(int(x) for x in checkpoints.split(",") if x)
     for clip in clips.split(","):
         seq = load_sequence(clip, data_root, (first, last))
+        if crop:
+            seq = seq.crop(*parse_crop(crop))
         final = run_clip(seq, method, marks, maps_dir, out)
         log.info("%s final: %s", clip, final)
 

@@ -134,6 +134,30 @@ class Sequence:
             provenance=replace(self.provenance, frame_numbers=self.provenance.frame_numbers[sl]),
         )
 
+    def crop(self, rows: tuple[int, int], cols: tuple[int, int]) -> Sequence:
+        """The region ``rows[0]:rows[1]`` x ``cols[0]:cols[1]`` (zero-based, end exclusive) of every frame.
+
+        Points are shifted into the region; points outside it are dropped (a
+        frame whose target leaves the region has no target there), so cheap
+        experiments on a window around a target are scored like whole frames.
+        """
+        h, w = self.frames.shape[1:]
+        (r0, r1), (c0, c1) = rows, cols
+        if not (0 <= r0 < r1 <= h and 0 <= c0 < c1 <= w):
+            raise DataError(f"crop rows {r0}:{r1}, cols {c0}:{c1} is not a non-empty region of the {h}x{w} frames.")
+        points = None
+        if self.points is not None:
+            origin = np.array([r0, c0], dtype=np.float64)
+            upper = np.array([r1 - 1, c1 - 1], dtype=np.float64)
+            points = [p[((p >= origin) & (p <= upper)).all(axis=1)] - origin for p in self.points]
+        return Sequence(
+            frames=self.frames[:, r0:r1, c0:c1],
+            name=f"{self.name}[{r0}:{r1},{c0}:{c1}]",
+            masks=None if self.masks is None else self.masks[:, r0:r1, c0:c1],
+            points=points,
+            provenance=replace(self.provenance, data_hash=""),
+        )
+
     def with_frames(self, frames: np.ndarray, noise: str) -> Sequence:
         """Same ground truth, new frames (e.g. after adding noise)."""
         return replace(self, frames=frames, provenance=replace(self.provenance, noise=noise))

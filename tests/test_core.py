@@ -56,6 +56,20 @@ def test_sequence_bad_input(kwargs, match):
         Sequence(**kwargs)
 
 
+def test_crop_shifts_points_and_drops_those_outside():
+    frames = _frames()
+    masks = frames > 0.5
+    seq = Sequence(frames, name="x", masks=masks, points=[[(1, 2)], [], [(3.5, 4), (0, 0)]])
+    sub = seq.crop((1, 5), (2, 7))
+    assert sub.shape == (3, 4, 5) and sub.name == "x[1:5,2:7]"
+    np.testing.assert_array_equal(sub.frames, frames[:, 1:5, 2:7].astype(np.float32))
+    np.testing.assert_array_equal(sub.masks, masks[:, 1:5, 2:7])
+    assert sub.points[0].tolist() == [[0.0, 0.0]] and sub.points[1].shape == (0, 2)
+    assert sub.points[2].tolist() == [[2.5, 2.0]]  # (0, 0) lies outside the region
+    with pytest.raises(DataError, match=r"crop rows 1:9, cols 0:3 is not a non-empty region of the 8x9"):
+        seq.crop((1, 9), (0, 3))
+
+
 def test_select_out_of_range():
     with pytest.raises(DataError, match=r"frame range 2:9 is outside 1:3"):
         Sequence(_frames()).select(2, 9)
