@@ -407,7 +407,7 @@ class STPM3D(Method):
       is 1.6x that of the larger rates: at 1e-4, B is still under-fitted at
       t_max. On real clutter that under-fit costs much more: on a 128 x 128
       window of daub/sequence2 (``benchmarks/quality_stpm3d.py --crop
-      32:160,36:164 --set lr=...``) the same three rates give ODP 1.774 (1e-4),
+      32:160,36:164 --set lr=...``) three of these rates give ODP 1.774 (1e-4),
       1.928 (1e-3) and 1.918 (1e-2), AUC(tau,TPR) 0.805 / 0.953 / 0.958. The
       default stays the synthetic choice (the real clips are the test data),
       but the published settings plus lr 1e-4 understate 3DSTPM on real
