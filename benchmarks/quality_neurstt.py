@@ -14,7 +14,6 @@ Example::
 
 from __future__ import annotations
 
-import csv
 import logging
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import click
 import numpy as np
 import torch
+from result_rows import append_rows
 
 from istdbench.config import parse_assignments
 from istdbench.datasets.catalog import load_sequence
@@ -51,15 +51,6 @@ def _jobs(presets: list[str], baselines: list[str]) -> list[tuple[str, str | Non
         name, _, preset = spec.partition(":")
         jobs.append((name, preset or None))
     return jobs
-
-
-def _append(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
 
 
 @click.command()
@@ -128,7 +119,7 @@ def main(
                 "device": result.device,
                 "protocol": roc.protocol,
             }
-            _append(table, row)
+            append_rows(table, [row], FIELDS)
             log.info("%s", "  ".join(f"{k}={v}" for k, v in row.items()))
 
 

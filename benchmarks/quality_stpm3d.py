@@ -22,8 +22,8 @@ from pathlib import Path
 
 import click
 import numpy as np
-import pandas as pd
 import torch
+from result_rows import append_rows
 
 from istdbench.config import parse_assignments
 from istdbench.datasets.catalog import load_sequence
@@ -57,16 +57,6 @@ def score(maps: np.ndarray, seq: Sequence) -> dict[str, float]:
     return {"protocol": res.protocol, **res.aucs}
 
 
-def append_rows(out: Path, rows: list[dict[str, object]]) -> None:
-    """Append rows to the CSV at once, so that nothing scored is lost if the run is stopped.
-
-    Checkpoint and final rows share the columns of the file's header (all of
-    `COLUMNS` for a new file); a checkpoint row leaves the timing columns empty.
-    """
-    columns = list(pd.read_csv(out, nrows=0).columns) if out.exists() else COLUMNS
-    pd.DataFrame(rows).reindex(columns=columns).to_csv(out, mode="a", header=not out.exists(), index=False)
-
-
 def run_clip(
     seq: Sequence, method: STPM3D, checkpoints: tuple[int, ...], maps_dir: Path | None, out: Path
 ) -> dict[str, object]:
@@ -88,7 +78,7 @@ def run_clip(
         if done in checkpoints:
             maps = seq.frames - b.to("cpu", torch.float32).numpy()
             row = {**base, "iterations": done, "final": False, **score(maps, seq)}
-            append_rows(out, [row])
+            append_rows(out, [row], COLUMNS)
             log.info("%s after %d iterations (checkpoint): %s", seq.name, done, row)
 
     start = time.perf_counter()
@@ -113,7 +103,7 @@ def run_clip(
         device=method.device,
         config_hash=cfg.config_hash(),
     )
-    append_rows(out, [final])
+    append_rows(out, [final], COLUMNS)
     if maps_dir is not None:
         maps_dir.mkdir(parents=True, exist_ok=True)
         name = seq.name.replace("/", "_")
