@@ -2,8 +2,8 @@
 
 The README quotes 3DSTPM beside NeurSTT ``paper`` and STT on every daub clip
 3DSTPM has finished; this prints that table (ODP / SNPR / AUC(tau,TPR) /
-AUC(tau,FPR), mean row over the same clips), the AUC(FPR,TPR) of each clip
-and the ODP at each checkpoint, so the numbers there come from the rows and
+AUC(tau,FPR), mean row over the same clips), the AUC(FPR,TPR) of each clip,
+the ODP at each checkpoint and 3DSTPM's row of the table of means, so the numbers there come from the rows and
 not from hand copying.
 
 Run::
@@ -20,6 +20,7 @@ import pandas as pd
 
 RESULTS = Path(__file__).parent / "results"
 CELL = ("AUC_ODP", "AUC_SNPR", "AUC_tau_TPR", "AUC_tau_FPR")
+MEANS = ("AUC_FPR_TPR", "AUC_tau_TPR", "AUC_tau_FPR", "AUC_ODP", "AUC_SNPR")
 
 
 def cell(row: pd.Series) -> str:
@@ -68,7 +69,17 @@ def markdown(final: pd.DataFrame, checkpoints: pd.DataFrame, baselines: dict[str
         odp.append(" / ".join(f"{v:.3f}" for v in [*at, final.loc[clip, "AUC_ODP"]]) + f" on {clip}")
     iterations = " / ".join(str(int(m)) for m in [*marks, final["iterations"].iloc[0]])
     lines += ["", f"ODP after {iterations} iterations: " + ",\n".join(odp) + "."]
+    lines += ["", means_row(final)]
     return "\n".join(lines)
+
+
+def means_row(final: pd.DataFrame) -> str:
+    """3DSTPM's row of README's table of means over the clips, in that table's columns and rounding."""
+    m = final[list(MEANS)].mean()
+    return (
+        f"| 3DSTPM `paper` | {m['AUC_FPR_TPR']:.4f} | {m['AUC_tau_TPR']:.4f} | {m['AUC_tau_FPR']:.5f} "
+        f"| {m['AUC_ODP']:.4f} | {m['AUC_SNPR']:.2f} |"
+    )
 
 
 @click.command()
