@@ -20,6 +20,8 @@ import pandas as pd
 
 RESULTS = Path(__file__).parent / "results"
 CELL = ("AUC_ODP", "AUC_SNPR", "AUC_tau_TPR", "AUC_tau_FPR")
+DEFAULT_LABEL = "3DSTPM `paper`"
+DAUB_CLIPS = 8
 MEANS = ("AUC_FPR_TPR", "AUC_tau_TPR", "AUC_tau_FPR", "AUC_ODP", "AUC_SNPR")
 
 
@@ -50,17 +52,24 @@ def load(stpm3d_csv: Path, others_csv: Path) -> tuple[pd.DataFrame, pd.DataFrame
     return final, checkpoints, baselines
 
 
-def markdown(final: pd.DataFrame, checkpoints: pd.DataFrame, baselines: dict[str, pd.DataFrame]) -> str:
-    """The table, the AUC(FPR,TPR) line and the checkpoint ODP line, as README carries them."""
-    header = ["clip", "3DSTPM `paper`", *baselines]
+def markdown(
+    final: pd.DataFrame, checkpoints: pd.DataFrame, baselines: dict[str, pd.DataFrame], label: str = DEFAULT_LABEL
+) -> str:
+    """The table, the AUC(FPR,TPR) line and the checkpoint ODP line, as README carries them.
+
+    The mean row needs two clips or more; 3DSTPM's row of the table of means
+    over the eight clips is printed only when all eight have finished.
+    """
+    header = ["clip", label, *baselines]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for clip in final.index:
         cells = [cell(final.loc[clip]), *(cell(frame.loc[clip]) for frame in baselines.values())]
         lines.append(f"| {clip} | " + " | ".join(cells) + " |")
-    means = [cell(final[list(CELL)].mean()), *(cell(frame[list(CELL)].mean()) for frame in baselines.values())]
-    lines.append(f"| mean of the {len(final)} | " + " | ".join(means) + " |")
+    if len(final) > 1:
+        means = [cell(final[list(CELL)].mean()), *(cell(frame[list(CELL)].mean()) for frame in baselines.values())]
+        lines.append(f"| mean of the {len(final)} | " + " | ".join(means) + " |")
     auc = " / ".join(f"{v:.4f}" for v in final["AUC_FPR_TPR"])
-    lines += ["", f"AUC(FPR,TPR) of 3DSTPM ({', '.join(final.index)}): {auc}."]
+    lines += ["", f"AUC(FPR,TPR) of {label} ({', '.join(final.index)}): {auc}."]
     marks = sorted(checkpoints["iterations"].unique())
     odp = []
     for clip in final.index:
@@ -69,15 +78,16 @@ def markdown(final: pd.DataFrame, checkpoints: pd.DataFrame, baselines: dict[str
         odp.append(" / ".join(f"{v:.3f}" for v in [*at, final.loc[clip, "AUC_ODP"]]) + f" on {clip}")
     iterations = " / ".join(str(int(m)) for m in [*marks, final["iterations"].iloc[0]])
     lines += ["", f"ODP after {iterations} iterations: " + ",\n".join(odp) + "."]
-    lines += ["", means_row(final)]
+    if len(final) == DAUB_CLIPS:
+        lines += ["", means_row(final, label)]
     return "\n".join(lines)
 
 
-def means_row(final: pd.DataFrame) -> str:
+def means_row(final: pd.DataFrame, label: str) -> str:
     """3DSTPM's row of README's table of means over the clips, in that table's columns and rounding."""
     m = final[list(MEANS)].mean()
     return (
-        f"| 3DSTPM `paper` | {m['AUC_FPR_TPR']:.4f} | {m['AUC_tau_TPR']:.4f} | {m['AUC_tau_FPR']:.5f} "
+        f"| {label} | {m['AUC_FPR_TPR']:.4f} | {m['AUC_tau_TPR']:.4f} | {m['AUC_tau_FPR']:.5f} "
         f"| {m['AUC_ODP']:.4f} | {m['AUC_SNPR']:.2f} |"
     )
 
@@ -87,8 +97,9 @@ def means_row(final: pd.DataFrame) -> str:
 @click.option(
     "--others", type=click.Path(exists=True, path_type=Path), default=RESULTS / "quality_daub_neurstt_stt.csv"
 )
-def main(stpm3d: Path, others: Path) -> None:
-    click.echo(markdown(*load(stpm3d, others)))
+@click.option("--label", default=DEFAULT_LABEL, show_default=True, help="3DSTPM's column name, e.g. for an lr run.")
+def main(stpm3d: Path, others: Path, label: str) -> None:
+    click.echo(markdown(*load(stpm3d, others), label=label))
 
 
 if __name__ == "__main__":
