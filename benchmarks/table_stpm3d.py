@@ -3,8 +3,8 @@
 The README quotes 3DSTPM beside NeurSTT ``paper`` and STT on every daub clip
 3DSTPM has finished; this prints that table (ODP / SNPR / AUC(tau,TPR) /
 AUC(tau,FPR), mean row over the same clips), the AUC(FPR,TPR) of each clip,
-the ODP at each checkpoint and 3DSTPM's row of the table of means, so the numbers there come from the rows and
-not from hand copying.
+the ODP at each checkpoint and 3DSTPM's row of the table of means, so the
+numbers there come from the rows and not from hand copying.
 
 Run::
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -10,19 +9,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _table_script():
-    spec = importlib.util.spec_from_file_location("table_stpm3d", ROOT / "benchmarks" / "table_stpm3d.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize(
     ("stpm3d_csv", "label"),
     [("quality_daub_stpm3d.csv", None), ("quality_daub_stpm3d_lr1e-3.csv", "3DSTPM lr 1e-3")],
 )
-def test_readme_3dstpm_table_matches_the_result_csvs(stpm3d_csv: str, label: str | None):
-    script = _table_script()
+def test_readme_3dstpm_table_matches_the_result_csvs(stpm3d_csv: str, label: str | None, benchmark_script):
+    script = benchmark_script("table_stpm3d")
     loaded = script.load(script.RESULTS / stpm3d_csv, script.RESULTS / "quality_daub_neurstt_stt.csv")
     table = script.markdown(*loaded, label=label or script.DEFAULT_LABEL)
     readme = (ROOT / "README.md").read_text()
