@@ -29,12 +29,13 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# The committed CI copy of the quick run's metric table (reports/golden/quick_metrics.csv).
+# The committed CI copy of the quick run's metric table.
+GOLDEN := tests/golden/quick_metrics.csv
 golden: setup
 	$(BIN)/istdbench run quick -o $(OUT)
-	$(BIN)/python -m istdbench.runners.golden write $(OUT)
+	$(BIN)/python -m istdbench.runners.golden write $(OUT) $(GOLDEN)
 
 check-golden: setup
 	$(BIN)/istdbench run quick -o results/ci-quick --no-resume
-	$(BIN)/python -m istdbench.runners.golden compare results/ci-quick
+	$(BIN)/python -m istdbench.runners.golden compare results/ci-quick $(GOLDEN)
 	$(BIN)/istdbench report results/ci-quick

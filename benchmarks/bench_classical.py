@@ -28,9 +28,9 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from istdbench.core.registry import create_method
+from istdbench.core.types import Sequence
 from istdbench.datasets.catalog import load_sequence
-from istdbench.registry import create_method
-from istdbench.types import Sequence
 
 log = logging.getLogger("bench_classical")
 

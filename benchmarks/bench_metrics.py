@@ -19,9 +19,9 @@ from collections.abc import Callable
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from istdbench.core.types import Sequence
 from istdbench.metrics.evaluate import evaluate
 from istdbench.metrics.roc3d import roc3d
-from istdbench.types import Sequence
 
 
 def make_case(t: int, size: int, seed: int = 0) -> tuple[np.ndarray, Sequence]:

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 from result_rows import append_rows
 
-from istdbench.config import parse_assignments
+from istdbench.core.config import parse_assignments
+from istdbench.core.registry import create_method
 from istdbench.datasets.catalog import load_sequence
 from istdbench.metrics.roc3d import roc3d
-from istdbench.registry import create_method
 
 log = logging.getLogger("quality_neurstt")
 REPORTED = ("AUC_FPR_TPR", "AUC_tau_TPR", "AUC_tau_FPR", "AUC_ODP", "AUC_SNPR")

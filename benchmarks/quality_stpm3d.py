@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from result_rows import append_rows
 
-from istdbench.config import parse_assignments
+from istdbench.core.config import parse_assignments
+from istdbench.core.types import Sequence
 from istdbench.datasets.catalog import load_sequence
 from istdbench.methods._fitstate import chunk_state
 from istdbench.methods.stpm3d import STPM3D, fit_chunk
 from istdbench.metrics.roc3d import AUC_KEYS, roc3d
-from istdbench.types import Sequence
 
 log = logging.getLogger("quality_stpm3d")
 DAUB = tuple(f"daub/sequence{i}" for i in range(1, 9))

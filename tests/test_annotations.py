@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from istdbench.core.errors import DataError, InvalidParameterError
 from istdbench.datasets.annotations import (
     AnnotationFormat,
     parse_points,
@@ -15,7 +16,6 @@ from istdbench.datasets.annotations import (
     sniff_delimiter,
     sniff_format,
 )
-from istdbench.errors import DataError, InvalidParameterError
 
 TAB_COLROW = AnnotationFormat(order="col,row", delimiter="tab")
 COMMA_ROWCOL = AnnotationFormat(order="row,col", delimiter="comma")

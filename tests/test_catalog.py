@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from istdbench.cli import main
+from istdbench.core.errors import DataError, UnknownNameError
 from istdbench.datasets.catalog import (
     DATA_ENV,
     discover,
@@ -23,7 +24,6 @@ from istdbench.datasets.catalog import (
 )
 from istdbench.datasets.folder import layout_of
 from istdbench.datasets.images import frames_hash
-from istdbench.errors import DataError, UnknownNameError
 
 SHAPE = (24, 32)  # H, W: not square, so a swapped column order would be caught
 

@@ -12,10 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 import istdbench
-from istdbench import DataError, Detection, InvalidParameterError, Sequence, UnknownNameError, registry
+from istdbench import DataError, Detection, InvalidParameterError, Sequence, UnknownNameError
 from istdbench.cli import main
-from istdbench.config import parse_assignments
-from istdbench.io import load_maps
+from istdbench.core import registry
+from istdbench.core.config import parse_assignments
+from istdbench.core.io import load_maps
 
 PLUGIN_DIR = Path(__file__).parent / "plugin_example"
 
@@ -97,7 +98,7 @@ def test_config_overrides_parse_types_and_validate():
 
 
 def test_parse_value_errors():
-    from istdbench.config import parse_value
+    from istdbench.core.config import parse_value
 
     assert parse_value("n", "3", int) == 3
     assert parse_value("x", "0.5", float) == 0.5

@@ -11,11 +11,11 @@ from PIL import Image
 
 import istdbench.datasets.catalog as catalog
 from istdbench.cli import main
-from istdbench.commands.evaluate import read_png_maps, select_frames
-from istdbench.errors import DataError, InvalidParameterError
+from istdbench.cli.evaluate import read_png_maps, select_frames
+from istdbench.core.errors import DataError, InvalidParameterError
+from istdbench.core.types import Provenance, Sequence
 from istdbench.metrics.evaluate import evaluate, evaluate_full
 from istdbench.metrics.roc3d import AUC_KEYS
-from istdbench.types import Provenance, Sequence
 
 CONTRAST = {"SCRG", "BSF", "CG"}
 

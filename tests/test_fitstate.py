@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
-from istdbench.errors import InvalidParameterError
+from istdbench.core.errors import InvalidParameterError
+from istdbench.core.registry import create_method
+from istdbench.core.types import Sequence
 from istdbench.methods import neurstt as neurstt_module
 from istdbench.methods import stpm3d as stpm3d_module
 from istdbench.methods._fitstate import FitState, chunk_state, fit_key
-from istdbench.registry import create_method
-from istdbench.types import Sequence
 
 torch.set_num_threads(1)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from istdbench.core.errors import DataError
 from istdbench.datasets import images
 from istdbench.datasets.images import (
     frames_hash,
@@ -20,7 +21,6 @@ from istdbench.datasets.images import (
     rgb2gray_matlab,
     to_unit,
 )
-from istdbench.errors import DataError
 
 
 def _save(path: Path, arr: np.ndarray, mode: str | None = None) -> Path:

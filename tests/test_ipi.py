@@ -7,10 +7,10 @@ import pickle
 import numpy as np
 import pytest
 
-from istdbench.errors import DataError, InvalidParameterError
+from istdbench.core.errors import DataError, InvalidParameterError
+from istdbench.core.registry import create_method, get_method
+from istdbench.core.types import Sequence
 from istdbench.methods.ipi import IPI, IPIConfig, apg_rpca, ipi, ipi_lambda
-from istdbench.registry import create_method, get_method
-from istdbench.types import Sequence
 
 SMALL = IPIConfig(patch_size=12, step=4)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from istdbench.errors import InvalidParameterError
+from istdbench.core.errors import InvalidParameterError
+from istdbench.core.registry import create_method
+from istdbench.core.types import Sequence
 from istdbench.methods.mpcm import MPCM, MPCMConfig, mpcm
-from istdbench.registry import create_method
-from istdbench.types import Sequence
 
 
 def _brute_mpcm(img: np.ndarray, radii: tuple[int, ...]) -> np.ndarray:

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from istdbench.errors import DataError, InvalidParameterError
+from istdbench.core.errors import DataError, InvalidParameterError
+from istdbench.core.registry import create_method
+from istdbench.core.types import Sequence
 from istdbench.methods._lowrank import (
     Workspace,
     dense_terms,
@@ -17,8 +19,6 @@ from istdbench.methods._lowrank import (
 )
 from istdbench.methods._siren import SineFactor
 from istdbench.methods.neurstt import AUTHORS, PAPER, NeurSTT, NeurSTTConfig, NeurSTTModel, fit_chunk, param_count
-from istdbench.registry import create_method
-from istdbench.types import Sequence
 
 torch.set_num_threads(1)
 F64 = {"dtype": "float64"}

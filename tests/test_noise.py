@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from istdbench.core.errors import DataError, InvalidParameterError
+from istdbench.core.types import Sequence
 from istdbench.datasets.noise import NoiseSpec, apply_noise, measure_snr, parse_noise
 from istdbench.datasets.synthetic import SyntheticSpec, make_sequence
-from istdbench.errors import DataError, InvalidParameterError
-from istdbench.types import Sequence
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from istdbench.errors import DataError, InvalidParameterError, UnknownNameError
+from istdbench.core.errors import DataError, InvalidParameterError, UnknownNameError
 from istdbench.metrics.pixel import f1, iou, niou, pixel_metrics
 from istdbench.metrics.thresholds import binarize, parse_threshold
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from istdbench.errors import DataError, InvalidParameterError
+from istdbench.core.errors import DataError, InvalidParameterError
+from istdbench.core.registry import create_method
+from istdbench.core.types import Sequence
 from istdbench.methods._numerics import corner_prior, fspecial_gaussian, snap_to_8bit, tsvd_shrink
 from istdbench.methods._patches import extract_patches, fuse_patches, make_grid, patch_origins
 from istdbench.methods.pstnn import PSTNN, PSTNNConfig, estimate_rank, pstnn
-from istdbench.registry import create_method
-from istdbench.types import Sequence
 
 # --- patch grids and fusion ---------------------------------------------------------------------------------
 

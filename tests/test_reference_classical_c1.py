@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from istdbench.core.registry import create_method
+from istdbench.core.types import Sequence
 from istdbench.datasets.catalog import load_sequence
-from istdbench.registry import create_method
-from istdbench.types import Sequence
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from reports_fake import make_results, write_run
 
 from istdbench.cli import main
-from istdbench.errors import InvalidParameterError
+from istdbench.core.errors import InvalidParameterError
 from istdbench.reports import ReportError, write_report
 from istdbench.reports.build import parse_formats
 

@@ -9,12 +9,12 @@ import pytest
 from matplotlib.patches import Rectangle
 from reports_fake import make_results, write_run
 
+from istdbench.core.types import Sequence
 from istdbench.reports.figures import noise_figure, roc3d_figure, roc3d_figures
 from istdbench.reports.jobfiles import JobRef, representative_jobs, sequence_request
 from istdbench.reports.results import normalize, variant_labels
 from istdbench.reports.tables import build_tables
 from istdbench.reports.visual import COLORS, classify_frame, pick_frame, target_label_frames, visual_grid
-from istdbench.types import Sequence
 
 
 def test_classify_frame_hits_false_alarms_misses():

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from reports_fake import make_results
 
-from istdbench.errors import DataError
+from istdbench.core.errors import DataError
 from istdbench.reports.results import load_results, natural_sorted, noise_order, normalize, variant_labels
 from istdbench.reports.tables import AVERAGE, build_tables, evaluation_settings
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from istdbench.errors import DataError, InvalidParameterError, UnknownNameError
+from istdbench.core.errors import DataError, InvalidParameterError, UnknownNameError
+from istdbench.core.types import Sequence
 from istdbench.metrics import PROTOCOLS, RocProtocol, get_protocol, protocol_id
 from istdbench.metrics.protocols import quantise_8bit
 from istdbench.metrics.roc3d import AUC_KEYS, auc_family, roc3d
-from istdbench.types import Sequence
 
 REF_KEYS = {  # expected.json of STPA_FCTN uses the toolbox's short names
     "AUC_FPR_TPR": "AUC_DF",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from istdbench.errors import DataError, InvalidParameterError, IstdbenchError, UnknownNameError
+from istdbench.core.errors import DataError, InvalidParameterError, IstdbenchError, UnknownNameError
 from istdbench.runners.config import MethodSpec, load_config, parse_config, shipped_configs
 from istdbench.runners.jobs import code_version, content_key, group_tasks, plan_jobs
 
@@ -163,7 +163,7 @@ def test_job_keys_follow_content():
 
 
 def test_code_version_and_content_key():
-    from istdbench.registry import get_method
+    from istdbench.core.registry import get_method
 
     assert code_version(get_method("tophat")) == code_version(get_method("tophat"))
     assert code_version(get_method("tophat")) != code_version(get_method("mpcm"))

@@ -14,9 +14,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from istdbench.config import MethodConfig
-from istdbench.method import SingleFrameMethod
-from istdbench.registry import _REGISTRY, register
+from istdbench.core.config import MethodConfig
+from istdbench.core.method import SingleFrameMethod
+from istdbench.core.registry import _REGISTRY, register
 
 TINY = ("synthetic:h=24,w=24,t=4,seed=0", "synthetic:h=24,w=32,t=3,seed=1")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from istdbench.errors import InvalidParameterError
+from istdbench.core.errors import InvalidParameterError
 from istdbench.runners.config import parse_config
 from istdbench.runners.runner import run
 

@@ -127,7 +127,7 @@ def test_disk_full_mid_run_keeps_stored_results(tmp_path, monkeypatch):
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(src, dst)
 
-    monkeypatch.setattr("istdbench.io.os.replace", flaky)
+    monkeypatch.setattr("istdbench.core.io.os.replace", flaky)
     changed = parse_config({"methods": {"tophat": {"set": {"radius": 3}}}, "sequences": TINY})
     with pytest.raises(StoreError, match=r"No space left on device. Free some space"):
         run(changed, out)

@@ -99,7 +99,7 @@ def test_failed_write_keeps_stored_jobs(tmp_path, monkeypatch, code, hint):
     def refuse(src, dst):
         raise OSError(code, os.strerror(code), str(dst))
 
-    monkeypatch.setattr("istdbench.io.os.replace", refuse)
+    monkeypatch.setattr("istdbench.core.io.os.replace", refuse)
     with pytest.raises(StoreError, match=rf"Cannot write .*k2.*{hint}"):
         store.write_job("k2", _rows("k2"), {"job": "k2"}, maps={"target": np.zeros((1, 2, 2), np.float32)})
     with pytest.raises(StoreError, match=rf"Cannot write .*k1.*{hint}"):  # a recompute of a stored job
@@ -111,7 +111,9 @@ def test_failed_write_keeps_stored_jobs(tmp_path, monkeypatch, code, hint):
 
 
 def test_permission_error_on_open(tmp_path, monkeypatch):
-    monkeypatch.setattr("istdbench.io.os.replace", lambda s, d: (_ for _ in ()).throw(PermissionError(13, "denied")))
+    monkeypatch.setattr(
+        "istdbench.core.io.os.replace", lambda s, d: (_ for _ in ()).throw(PermissionError(13, "denied"))
+    )
     with pytest.raises(StoreError, match=r"Cannot write .*manifest.json: denied. Check the folder's permissions"):
         ResultStore.open(tmp_path / "out")
 

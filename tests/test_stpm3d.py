@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from istdbench.errors import InvalidParameterError
+from istdbench.core.errors import InvalidParameterError
+from istdbench.core.registry import create_method, describe
+from istdbench.core.types import Sequence
 from istdbench.methods._tnn import nuclear_norms, nuclear_norms_svd
 from istdbench.methods.stpm3d import (
     STPM3D,
@@ -20,8 +22,6 @@ from istdbench.methods.stpm3d import (
     tensor_nuclear_norm,
     total_variation,
 )
-from istdbench.registry import create_method, describe
-from istdbench.types import Sequence
 
 torch.set_num_threads(1)
 

@@ -7,10 +7,10 @@ import pickle
 import numpy as np
 import pytest
 
-from istdbench.errors import DataError, InvalidParameterError
+from istdbench.core.errors import DataError, InvalidParameterError
+from istdbench.core.registry import create_method, get_method
+from istdbench.core.types import Sequence
 from istdbench.methods.stt import STT, STTConfig, frame_sources, stt, trpca
-from istdbench.registry import create_method, get_method
-from istdbench.types import Sequence
 
 # small, fast settings: 16x16 patches, 7-frame windows, 3x3 neighbours
 SMALL = STTConfig(patch_size=16, step=12, tol=1e-2)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+from istdbench.core.errors import InvalidParameterError
 from istdbench.datasets.clutter import SCENES, fractal_texture, gaussian_spot
 from istdbench.datasets.scr import measure_scr
 from istdbench.datasets.synthetic import SyntheticSpec, make_sequence, parse_spec
-from istdbench.errors import InvalidParameterError
 
 SMALL = SyntheticSpec(h=64, w=64, t=20, seed=0)
 

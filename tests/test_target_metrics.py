@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from istdbench.errors import DataError
+from istdbench.core.errors import DataError
+from istdbench.core.types import Sequence
 from istdbench.metrics.groundtruth import centres
 from istdbench.metrics.target import pd_fa
 from istdbench.metrics.thresholds import binarize
-from istdbench.types import Sequence
 
 
 def test_pd_fa_by_hand():

@@ -1,1 +1,0 @@
-"""Subcommands of the ``istdbench`` CLI; each module adds its commands to `istdbench.cli.main`."""

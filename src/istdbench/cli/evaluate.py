@@ -1,0 +1,123 @@
+"""``istdbench evaluate``: score saved target maps against a sequence's ground truth."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from pathlib import Path
+
+import click
+import numpy as np
+
+from istdbench.core.errors import DataError, InvalidParameterError
+from istdbench.core.io import load_maps
+from istdbench.core.types import Sequence
+
+from . import main
+
+
+def _natural(path: Path) -> list[int | str]:
+    return [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", path.stem)]
+
+
+def read_png_maps(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    """8-bit PNG maps of a folder as float64 ``k / 255`` (MATLAB ``im2double``) and their frame numbers.
+
+    Files are taken in natural name order; frame numbers come from the digits of
+    the names (``0004.png`` -> 4) when every name has distinct ones, else 1..N.
+    """
+    from PIL import Image
+
+    paths = sorted(folder.glob("*.png"), key=_natural)
+    if not paths:
+        raise DataError(f"--maps-dir {str(folder)!r} holds no .png files.")
+    maps = []
+    for p in paths:
+        with Image.open(p) as im:
+            maps.append(np.asarray(im if im.mode == "L" else im.convert("L"), dtype=np.float64) / 255.0)
+    digits = [re.findall(r"\d+", p.stem) for p in paths]
+    numbers = np.array([int(d[-1]) for d in digits]) if all(digits) else np.zeros(0)
+    if len(set(numbers.tolist())) != len(paths):  # no number, or a repeated one: take the files in order
+        numbers = np.arange(1, len(paths) + 1)
+    shapes = {m.shape for m in maps}
+    if len(shapes) != 1:
+        raise DataError(f"PNG maps in {str(folder)!r} differ in size: {sorted(shapes)}.")
+    return np.stack(maps), numbers
+
+
+def select_frames(seq: Sequence, numbers: np.ndarray) -> Sequence:
+    """The frames of ``seq`` whose 1-based source numbers are ``numbers``, in that order."""
+    have = {n: i for i, n in enumerate(seq.provenance.frame_numbers)}
+    missing = [int(n) for n in numbers if int(n) not in have]
+    if missing:
+        raise DataError(f"maps name frame(s) {missing[:10]} that sequence {seq.name!r} does not have.")
+    idx = [have[int(n)] for n in numbers]
+    if idx == list(range(len(seq))):
+        return seq
+    return Sequence(
+        frames=seq.frames[idx],
+        name=seq.name,
+        masks=None if seq.masks is None else seq.masks[idx],
+        points=None if seq.points is None else tuple(seq.points[i] for i in idx),
+        provenance=dataclasses.replace(seq.provenance, frame_numbers=tuple(int(n) for n in numbers)),
+    )
+
+
+def _plain(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+@main.command("evaluate")
+@click.argument("inputs", nargs=-1, metavar="[MAPS.npz] SEQ")
+@click.option(
+    "--maps-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A folder of 8-bit PNG maps instead of MAPS.npz.",
+)
+@click.option(
+    "--protocol",
+    default="tensoristd",
+    show_default=True,
+    help="ROC protocol: tensoristd, clean, or clean:norm=sequence (see metrics/PROTOCOLS.md).",
+)
+@click.option(
+    "--threshold",
+    default="ratio:0.5",
+    show_default=True,
+    help="Binarisation for IoU/F1/nIoU/Pd/Fa: ratio:R, chunk-max:R[,L], fixed:X or adaptive:K.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object (non-finite values as null).")
+@click.option("--data-root", type=click.Path(file_okay=False), help="Root of the named datasets ($ISTDBENCH_DATA).")
+def evaluate_cmd(inputs, maps_dir, protocol, threshold, as_json, data_root) -> None:
+    """Print every metric of the maps in MAPS.npz (or --maps-dir) against sequence SEQ.
+
+    SEQ is a catalog name, a folder or a synthetic spec, as for ``detect``; the
+    maps' frame numbers (the ``frames`` key, else 1..T) select its frames.
+    """
+    from istdbench.datasets.catalog import load_sequence
+    from istdbench.metrics.evaluate import evaluate_full
+
+    want = 1 if maps_dir is not None else 2
+    if len(inputs) != want:
+        usage = "SEQ (with --maps-dir)" if maps_dir is not None else "MAPS.npz SEQ"
+        raise InvalidParameterError(f"evaluate expects {usage}; got {len(inputs)} argument(s): {list(inputs)}.")
+    if maps_dir is not None:
+        maps, numbers = read_png_maps(maps_dir)
+    else:
+        maps, numbers, _ = load_maps(inputs[0])
+        numbers = np.arange(1, len(maps) + 1) if numbers is None else np.asarray(numbers).ravel()
+        if len(numbers) != len(maps):
+            raise DataError(f"{inputs[0]}: 'frames' lists {len(numbers)} numbers for {len(maps)} maps.")
+    seq = load_sequence(inputs[-1], data_root, (int(numbers.min()), int(numbers.max())))
+    seq = select_frames(seq, numbers)
+    result = evaluate_full(maps, seq, protocol, threshold)
+    if as_json:
+        out = {k: _plain(v) for k, v in result.metrics.items()}
+        out.update(sequence=seq.name, protocol=result.protocol, threshold=result.threshold, n_frames=len(seq))
+        click.echo(json.dumps(out, indent=2))
+        return
+    click.echo(f"{seq.name}, {len(seq)} frames; protocol {result.protocol}, threshold {result.threshold}")
+    for key, value in result.metrics.items():
+        click.echo(f"{key:<12} {value:.10g}")

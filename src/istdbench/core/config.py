@@ -1,0 +1,125 @@
+"""Typed method configurations: frozen dataclasses with validation and overrides.
+
+A config is hashable (cache keys), picklable (Dask) and validated in
+``__post_init__`` so that ``dataclasses.replace`` cannot bypass the checks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from typing import Any, TypeVar
+
+from .errors import InvalidParameterError, unknown_name
+
+C = TypeVar("C", bound="MethodConfig")
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodConfig:
+    """Base class of every method's configuration.
+
+    Subclasses declare fields with types and the published defaults and may
+    override :meth:`validate` to raise :class:`InvalidParameterError`.
+    """
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):  # keep configs hashable
+                object.__setattr__(self, f.name, tuple(value))
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise `InvalidParameterError` for values outside the allowed range."""
+
+    # --- helpers for subclasses' validate() ---
+    def _require(self, name: str, ok: bool, allowed: str) -> None:
+        if not ok:
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {type(self).__name__} must be {allowed}. "
+                f"Got {getattr(self, name)!r} instead."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def config_hash(self) -> str:
+        """Stable short hash of the resolved values (for result rows and caches)."""
+        blob = json.dumps({"cls": type(self).__name__, **self.to_dict()}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def with_overrides(self: C, overrides: dict[str, Any]) -> C:
+        """Return a copy with fields replaced; string values are parsed to the field type."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        hints = typing.get_type_hints(type(self))
+        changes = {}
+        for key, raw in overrides.items():
+            if key not in fields:
+                raise unknown_name(f"parameter of {type(self).__name__}", key, fields)
+            changes[key] = parse_value(key, raw, hints[key]) if isinstance(raw, str) else raw
+        return dataclasses.replace(self, **changes)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    return v
+
+
+def parse_value(name: str, raw: str, tp: Any) -> Any:
+    """Parse a ``--set key=value`` string into the annotated type of the field."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if raw.lower() in ("none", "null") and type(None) in args:
+            return None
+        errors = []
+        for a in args:
+            if a is type(None):
+                continue
+            try:
+                return parse_value(name, raw, a)
+            except InvalidParameterError as e:
+                errors.append(str(e))
+        raise InvalidParameterError(f"Cannot parse {raw!r} for parameter {name!r} as {tp}.")
+    if origin is typing.Literal:
+        for a in args:
+            if str(a) == raw:
+                return a
+        raise InvalidParameterError(f"Parameter {name!r} must be one of {list(args)}. Got {raw!r}.")
+    if origin is tuple:
+        parts = [p for p in raw.replace(" ", "").strip("()[]").split(",") if p]
+        inner = args[0] if args else str
+        return tuple(parse_value(name, p, inner) for p in parts)
+    try:
+        if tp is bool:
+            low = raw.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if tp is int:
+            return int(raw)
+        if tp is float:
+            return float(raw)
+        if tp is str:
+            return raw
+    except ValueError:
+        raise InvalidParameterError(f"Parameter {name!r} expects a value of type {tp.__name__}. Got {raw!r}.") from None
+    raise InvalidParameterError(f"Parameter {name!r} of type {tp} cannot be set from the command line.")
+
+
+def parse_assignments(items: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Turn ``["k=v", ...]`` into a dict, with a clear error for malformed items."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidParameterError(f"--set expects key=value; got {item!r}.")
+        out[key.strip()] = value.strip()
+    return out

@@ -1,0 +1,175 @@
+"""The common interface of every detection method.
+
+A method is a small class around a pure function: it declares its metadata and
+config, and implements ``_detect`` on a validated frame stack. The base class
+owns timing, validation and packing the result into a `Detection`.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from .config import MethodConfig
+from .errors import InvalidParameterError, unknown_name
+from .types import Detection, Sequence
+
+Kind = Literal["single-frame", "multi-frame"]
+
+
+@dataclass
+class RawOutput:
+    """A method's raw result before the base class wraps it into a `Detection`.
+
+    ``target`` (and ``background``) have the shape of the input: (T, H, W) from
+    ``Method._detect``, (H, W) from ``SingleFrameMethod.detect_frame``.
+    """
+
+    target: np.ndarray
+    background: np.ndarray | None = None
+    diagnostics: dict[str, Any] = field(default_factory=dict)
+
+
+class Method(ABC):
+    """Base class of registered methods.
+
+    Class attributes to set in a subclass: ``config_cls``, ``presets`` (name ->
+    config; ``default_preset`` names the one used when none is asked for),
+    ``kind``, ``citation``, ``gpu_capable``. ``name`` is set by ``@register``.
+    """
+
+    name: ClassVar[str] = ""
+    kind: ClassVar[Kind] = "single-frame"
+    config_cls: ClassVar[type[MethodConfig]] = MethodConfig
+    presets: ClassVar[dict[str, MethodConfig]] = {}
+    default_preset: ClassVar[str] = "default"
+    citation: ClassVar[str] = ""
+    gpu_capable: ClassVar[bool] = False
+    learned: ClassVar[bool] = False
+    reconstructed: ClassVar[bool] = False  # True where no original code exists
+
+    def __init__(
+        self,
+        config: MethodConfig | None = None,
+        *,
+        preset: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        device: str = "cpu",
+        state_dir: str | Path | None = None,
+    ) -> None:
+        """``state_dir``: where methods with long iterative fits (NeurSTT, 3DSTPM) keep
+        resumable state, so that a killed run continues where it stopped; the
+        others ignore it. None keeps no state."""
+        if config is not None and preset is not None:
+            raise InvalidParameterError("Give either a config or a preset name, not both.")
+        if config is None:
+            config = self.preset_config(preset or self.default_preset)
+        if not isinstance(config, self.config_cls):
+            raise InvalidParameterError(
+                f"{type(self).__name__} expects a {self.config_cls.__name__}; got {type(config).__name__}."
+            )
+        if overrides:
+            config = config.with_overrides(overrides)
+        self.config = config
+        self.device = self._check_device(device)
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+
+    @classmethod
+    def preset_config(cls, preset: str) -> MethodConfig:
+        if preset not in cls.presets:
+            raise unknown_name(f"preset of method {cls.name!r}", preset, cls.presets)
+        return cls.presets[preset]
+
+    def _check_device(self, device: str) -> str:
+        if device == "cpu":
+            return device
+        if not self.gpu_capable:
+            raise InvalidParameterError(f"Method {self.name!r} runs on the CPU only; got device {device!r}.")
+        if not device.startswith("cuda"):
+            raise InvalidParameterError(f"device must be 'cpu' or 'cuda[:N]'; got {device!r}.")
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InvalidParameterError(f"device {device!r} was requested but no CUDA device is available here.")
+        return device
+
+    def n_params(self, shape: tuple[int, int, int]) -> int | None:
+        """Learnable parameters at input shape (T, H, W); None for non-learned methods."""
+        return None
+
+    def min_frames(self) -> int:
+        return 1
+
+    def detect(self, seq: Sequence) -> Detection:
+        """Run the method on a sequence and return the raw target map (never thresholded)."""
+        if not isinstance(seq, Sequence):
+            raise InvalidParameterError(f"detect() expects an istdbench Sequence; got {type(seq).__name__}.")
+        if len(seq) < self.min_frames():
+            raise InvalidParameterError(
+                f"Method {self.name!r} needs at least {self.min_frames()} frames; sequence {seq.name!r} has {len(seq)}."
+            )
+        start = time.perf_counter()
+        raw = self._detect(seq.frames)
+        elapsed = time.perf_counter() - start
+        if raw.target.shape != seq.shape:
+            raise RuntimeError(f"{self.name} returned a map of shape {raw.target.shape} for input {seq.shape}.")
+        return Detection(
+            target=raw.target,
+            background=raw.background,
+            runtime_s=elapsed,
+            device=self.device,
+            n_params=self.n_params(seq.shape),
+            diagnostics=raw.diagnostics,
+            method=self.name,
+            config=self.config.to_dict(),
+        )
+
+    @abstractmethod
+    def _detect(self, frames: np.ndarray) -> RawOutput:
+        """Compute the raw maps for validated float32 frames of shape (T, H, W)."""
+
+
+class SingleFrameMethod(Method):
+    """A method that treats each frame on its own: implement ``detect_frame``.
+
+    ``detect_frame`` returns the target map, or a `RawOutput` when the method
+    also estimates a background or reports diagnostics; the base class stacks the
+    frames and gathers each diagnostic into a per-frame list. Methods that gain
+    from processing frames together (networks: one batched forward pass)
+    override ``detect_batch`` as well.
+    """
+
+    kind: ClassVar[Kind] = "single-frame"
+
+    @abstractmethod
+    def detect_frame(self, frame: np.ndarray) -> np.ndarray | RawOutput:
+        """Target map of one (H, W) float64 frame in [0, 1] (or a `RawOutput` with its background)."""
+
+    def detect_batch(self, frames: list[np.ndarray]) -> list[RawOutput]:
+        """Results for several (H, W) float64 frames, possibly of different sizes (default: one at a time)."""
+        return [as_raw_output(self.detect_frame(frame)) for frame in frames]
+
+    def _detect(self, frames: np.ndarray) -> RawOutput:
+        outputs = self.detect_batch([frame.astype(np.float64) for frame in frames])
+        target = np.empty(frames.shape, dtype=np.float32)
+        background: np.ndarray | None = None
+        diagnostics: dict[str, list] = {}
+        for t, out in enumerate(outputs):
+            target[t] = out.target
+            if out.background is not None:
+                if background is None:
+                    background = np.empty(frames.shape, dtype=np.float32)
+                background[t] = out.background
+            for key, value in out.diagnostics.items():
+                diagnostics.setdefault(key, []).append(value)
+        return RawOutput(target=target, background=background, diagnostics=diagnostics)
+
+
+def as_raw_output(result: np.ndarray | RawOutput) -> RawOutput:
+    """A `RawOutput` from what ``detect_frame`` returned (a bare map or a `RawOutput`)."""
+    return result if isinstance(result, RawOutput) else RawOutput(target=np.asarray(result))

@@ -1,0 +1,66 @@
+"""Splitting long sequences into fixed-length chunks for the multi-frame neural methods.
+
+NeurSTT and 3DSTPM fit one model per chunk of L frames (L = 80 in both
+papers). The NeurSTT authors' code drops the last ``T mod L`` frames (and then
+fails to reshape its metrics). Here every frame is processed: a sequence of at
+most L frames is one chunk; otherwise chunks ``[0, L), [L, 2L), ...`` and, if
+frames are left over, one last full-length chunk ``[T - L, T)`` that overlaps
+its predecessor, of which only the frames not yet covered are kept. Every chunk
+therefore has the same length, so the model sizes (ranks n3/4, n4 = 2 n3) stay
+those of the paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from istdbench.core.errors import InvalidParameterError
+from istdbench.core.method import RawOutput
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Frames ``start:stop`` are fitted together; frames ``keep_from:stop`` are written out."""
+
+    start: int
+    stop: int
+    keep_from: int
+
+
+def plan_chunks(n_frames: int, length: int) -> list[Chunk]:
+    """Chunks covering ``n_frames`` frames, each of ``min(length, n_frames)`` frames."""
+    if length < 1:
+        raise InvalidParameterError(f"chunk length must be >= 1; got {length}.")
+    if n_frames < 1:
+        raise InvalidParameterError(f"cannot chunk an empty sequence (n_frames={n_frames}).")
+    if n_frames <= length:
+        return [Chunk(0, n_frames, 0)]
+    chunks = [Chunk(s, s + length, s) for s in range(0, n_frames - length + 1, length)]
+    covered = chunks[-1].stop
+    if covered < n_frames:
+        chunks.append(Chunk(n_frames - length, n_frames, covered))
+    return chunks
+
+
+def run_chunked(frames: np.ndarray, length: int, fit: Callable[[np.ndarray, int], RawOutput]) -> RawOutput:
+    """Apply ``fit(chunk_frames, chunk_index)`` per chunk and stitch the outputs.
+
+    Diagnostics of each chunk are gathered under ``diagnostics["chunks"]`` as a
+    list (one dict per chunk, with its frame range).
+    """
+    target = np.empty(frames.shape, dtype=np.float32)
+    background = None
+    diagnostics: list[dict] = []
+    for i, ch in enumerate(plan_chunks(frames.shape[0], length)):
+        out = fit(frames[ch.start : ch.stop], i)
+        k = ch.keep_from - ch.start
+        target[ch.keep_from : ch.stop] = out.target[k:]
+        if out.background is not None:
+            if background is None:
+                background = np.empty(frames.shape, dtype=np.float32)
+            background[ch.keep_from : ch.stop] = out.background[k:]
+        diagnostics.append({"start": ch.start, "stop": ch.stop, "keep_from": ch.keep_from, **out.diagnostics})
+    return RawOutput(target=target, background=background, diagnostics={"chunks": diagnostics})

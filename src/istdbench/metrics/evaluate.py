@@ -1,0 +1,98 @@
+"""Every applicable metric of one job's target maps, as a flat dict the runner stores row by row.
+
+``evaluate`` is what the runner calls per job: the eight 3-D ROC AUCs under a
+ROC protocol, the contrast gains (SCRG, BSF, CG) under the same protocol, and
+Pd/Fa plus, where the sequence has masks, IoU, F1 and nIoU under a threshold
+rule. ``evaluate_full`` also returns the ROC curves for ``curves.npz``.
+
+What each kind of bad or degenerate input gives (NaN/inf maps, shape
+mismatches, all-zero maps, frames without targets, border targets, points on
+the image edge) is tabled in ``metrics/PROTOCOLS.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from istdbench.core.types import Sequence
+
+from ._checks import check_maps
+from .contrast import contrast_gains
+from .groundtruth import centres, require_ground_truth
+from .pixel import pixel_metrics
+from .protocols import RocProtocol
+from .roc3d import Roc3DResult, roc3d
+from .target import pd_fa
+from .thresholds import ThresholdRule, parse_threshold
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """The flat metric dict, the ROC result behind its AUCs, and the rules used."""
+
+    metrics: dict[str, float]
+    roc: Roc3DResult
+    protocol: str  # spec@version of the ROC protocol
+    threshold: str  # canonical threshold spec
+
+
+def evaluate_full(
+    maps: np.ndarray,
+    seq: Sequence,
+    protocol: str | RocProtocol = "tensoristd",
+    threshold: str | ThresholdRule = "ratio:0.5",
+) -> Evaluation:
+    """All applicable metrics and the ROC curves of ``maps`` against ``seq``.
+
+    Parameters
+    ----------
+    maps : ndarray of shape (T, H, W)
+        Raw target maps, frame by frame with ``seq``.
+    seq : Sequence
+        Frames (for the contrast gains) and ground truth (masks and/or points).
+    protocol : str
+        ROC protocol (`istdbench.metrics.protocols`).
+    threshold : str
+        Binarisation rule for IoU/F1/nIoU/Pd/Fa (`istdbench.metrics.thresholds`).
+
+    Raises
+    ------
+    DataError
+        Bad maps (NaN/inf, wrong shape), or a sequence without ground truth or
+        without any scorable target.
+    InvalidParameterError, UnknownNameError
+        A bad protocol or threshold spec.
+    """
+    rule = parse_threshold(threshold)
+    values = check_maps(maps, seq)
+    require_ground_truth(seq)
+    roc = roc3d(values, seq, protocol)
+    gt_centres = centres(seq)
+    detections = rule.binarize(values)
+    metrics: dict[str, float] = dict(roc.aucs)
+    if seq.masks is not None:
+        metrics.update(pixel_metrics(detections, seq.masks))
+    metrics.update(pd_fa(detections, gt_centres).as_dict())
+    metrics.update(contrast_gains(seq.frames, values, gt_centres, protocol))
+    log.debug("evaluated %s under %s / %s", seq.name, roc.protocol, rule.spec)
+    return Evaluation(metrics=metrics, roc=roc, protocol=roc.protocol, threshold=rule.spec)
+
+
+def evaluate(
+    maps: np.ndarray,
+    seq: Sequence,
+    protocol: str | RocProtocol = "tensoristd",
+    threshold: str | ThresholdRule = "ratio:0.5",
+) -> dict[str, float]:
+    """Flat dict of every applicable metric (see `evaluate_full`).
+
+    Keys: ``AUC_FPR_TPR, AUC_tau_TPR, AUC_tau_FPR, AUC_BS, AUC_TD, AUC_TDBS,
+    AUC_ODP, AUC_SNPR``, ``IoU, F1, nIoU`` (only with masks), ``Pd, Fa``,
+    ``SCRG, BSF, CG``.
+    """
+    return evaluate_full(maps, seq, protocol, threshold).metrics

@@ -1,0 +1,177 @@
+"""Named, versioned 3-D ROC protocols: every rule that moves a number, stated once.
+
+ISTD toolboxes disagree on how a raw target map becomes a ROC curve, and the
+differences are large enough to reorder methods. A protocol fixes all of them;
+every result row records ``name[:options]@version``.
+
+=============================  ==========================================  ===========================================
+rule                           ``tensoristd`` (MATLAB toolbox TensorISTD)  ``clean`` (quirk-free)
+=============================  ==========================================  ===========================================
+normalisation                  per frame ``map / (max + eps)``, clipped    ``map / max`` per frame (``norm=frame``,
+                               to [0, 1]                                   default) or per sequence (``norm=sequence``),
+                                                                           clipped to [0, 1]
+quantisation                   8 bits: ``round(255 v) / 255`` (PNG)        none (float64)
+thresholds                     ``k / 99``, k = 0..100 (last one > 1)       ``k / 100``, k = 0..100
+tau axis of the AUCs           nominal ``k / 100`` (not the thresholds)    the thresholds themselves
+pixel passes                   ``v >= threshold``                          ``v >= threshold``
+point target                   3x3 box around ``round(point)``; hit if     same box, clipped to the image
+                               any box pixel passes
+targets near the border        dropped (1-based row or col <= 1 or         kept
+                               >= size - 1)
+mask target                    8-connected component; hit if any pixel     same
+                               passes
+frames without targets         left out of TPR and FPR                     in FPR (every pixel is background)
+all-zero maps                  left out of FPR; targets count as missed    scored like any other frame
+FPR denominator                frames scored x (H W - 9)                   exact count of background pixels scored
+AUC(FPR, TPR)                  trapezoids over the 101 points              the same, closed with the point (0, 0)
+contrast (SCRG/BSF/CG)         on the quantised map; an all-zero map does  on the normalised map; annotations stay with
+                               not consume its annotation line (the        their frames; NaN when no target is
+                               toolbox's shift bug); Inf when no target    measurable
+                               is measurable
+=============================  ==========================================  ===========================================
+
+A frame whose map has no positive value is all zero under both protocols (the
+toolbox would divide by a negative maximum and invert such a map).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from istdbench.core.errors import InvalidParameterError, unknown_name
+
+PROTOCOLS: dict[str, str] = {"tensoristd": "1", "clean": "1"}
+"""Protocol name -> version; a result row records ``protocol@version``."""
+
+_EPS = float(np.finfo(np.float64).eps)  # MATLAB's eps
+N_LEVELS = 101  # thresholds k = 0..100 in both protocols
+
+
+@dataclass(frozen=True)
+class RocProtocol:
+    """The rules of one protocol (see the module docstring for the table)."""
+
+    name: str
+    norm: str = "frame"  # "frame" | "sequence"
+    quantise: bool = False
+    threshold_den: int = 100  # thresholds k / threshold_den
+    box_radius: int = 1
+    drop_border_targets: bool = False
+    skip_zero_frames: bool = False
+    skip_targetless_frames: bool = False
+    toolbox_fpr_denominator: bool = False
+    close_roc: bool = True
+    toolbox_contrast: bool = False
+
+    def __post_init__(self) -> None:
+        if self.name not in PROTOCOLS:
+            raise unknown_name("ROC protocol", self.name, PROTOCOLS)
+        if self.norm not in ("frame", "sequence"):
+            raise InvalidParameterError(
+                f"The 'norm' option of protocol {self.name!r} must be 'frame' or 'sequence'. Got {self.norm!r} instead."
+            )
+
+    @property
+    def version(self) -> str:
+        return PROTOCOLS[self.name]
+
+    @property
+    def spec(self) -> str:
+        """Canonical spec string (options only where they differ from the default)."""
+        return self.name if self.name == "tensoristd" or self.norm == "frame" else f"{self.name}:norm={self.norm}"
+
+    @property
+    def id(self) -> str:
+        """``spec@version``: what a result row records."""
+        return f"{self.spec}@{self.version}"
+
+    def thresholds(self) -> np.ndarray:
+        """The 101 thresholds a pixel value is compared with (``>=``)."""
+        return np.arange(N_LEVELS, dtype=np.float64) / self.threshold_den
+
+    def tau(self) -> np.ndarray:
+        """The tau axis the AUCs integrate over (``k / 100`` in both protocols)."""
+        return np.arange(N_LEVELS, dtype=np.float64) / 100
+
+    def normalise(self, maps: np.ndarray) -> np.ndarray:
+        """Scale raw maps ``(T, H, W)`` to [0, 1] float64 by this protocol's rule.
+
+        Frames (or, per sequence, the whole sequence) without a positive value
+        become all zero.
+        """
+        v = self._scaled(maps)
+        return quantise_8bit(v) / 255.0 if self.quantise else v
+
+    def levels(self, maps: np.ndarray) -> np.ndarray:
+        """Per pixel, how many thresholds it passes: a pixel passes threshold k iff ``level > k``.
+
+        One exact ``>=`` comparison per pixel against the sorted thresholds, so
+        the whole curve follows from one histogram of levels.
+        """
+        v = self._scaled(maps)
+        thr = self.thresholds()
+        if self.quantise:
+            lut = np.searchsorted(thr, np.arange(256) / 255.0, side="right").astype(np.uint8)
+            return lut[quantise_8bit(v)]
+        return np.searchsorted(thr, v, side="right").astype(np.uint8)
+
+    def _scaled(self, maps: np.ndarray) -> np.ndarray:
+        maps = np.asarray(maps, dtype=np.float64)
+        if self.norm == "sequence":
+            peak = np.full((maps.shape[0], 1, 1), maps.max())
+        else:
+            peak = maps.reshape(maps.shape[0], -1).max(axis=1)[:, None, None]
+        positive = peak > 0
+        scale = np.where(positive, peak + _EPS if self.quantise else peak, 1.0)
+        return np.where(positive, np.clip(maps / scale, 0.0, 1.0), 0.0)
+
+
+def quantise_8bit(v: np.ndarray) -> np.ndarray:
+    """MATLAB ``im2uint8`` of values in [0, 1]: ``round(255 v)`` with halves away from zero, as uint8."""
+    return np.floor(np.asarray(v, dtype=np.float64) * 255.0 + 0.5).astype(np.uint8)
+
+
+_TENSORISTD = RocProtocol(
+    name="tensoristd",
+    quantise=True,
+    threshold_den=99,
+    drop_border_targets=True,
+    skip_zero_frames=True,
+    skip_targetless_frames=True,
+    toolbox_fpr_denominator=True,
+    close_roc=False,
+    toolbox_contrast=True,
+)
+
+
+def get_protocol(spec: str | RocProtocol) -> RocProtocol:
+    """Parse ``tensoristd``, ``clean``, ``clean:norm=frame`` or ``clean:norm=sequence``."""
+    if isinstance(spec, RocProtocol):
+        return spec
+    if not isinstance(spec, str):
+        raise InvalidParameterError(f"protocol must be a string such as 'tensoristd'; got {spec!r}.")
+    name, _, opts = spec.strip().partition(":")
+    if name not in PROTOCOLS:
+        raise unknown_name("ROC protocol", name, PROTOCOLS)
+    if name == "tensoristd":
+        if opts:
+            raise InvalidParameterError(f"protocol 'tensoristd' takes no options (it is fixed); got {spec!r}.")
+        return _TENSORISTD
+    norm = "frame"
+    for item in filter(None, (o.strip() for o in opts.split(","))):
+        key, eq, value = item.partition("=")
+        if key != "norm" or not eq:
+            raise InvalidParameterError(f"protocol 'clean' takes only the option norm=frame|sequence; got {item!r}.")
+        if value not in ("frame", "sequence"):
+            raise InvalidParameterError(
+                f"The 'norm' option of protocol 'clean' must be 'frame' or 'sequence'. Got {value!r} instead."
+            )
+        norm = value
+    return RocProtocol(name="clean", norm=norm)
+
+
+def protocol_id(spec: str | RocProtocol) -> str:
+    """``spec@version`` of a protocol spec, e.g. ``tensoristd@1`` or ``clean:norm=sequence@1``."""
+    return get_protocol(spec).id

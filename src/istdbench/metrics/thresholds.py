@@ -1,0 +1,119 @@
+"""Named binarisation rules: how a raw target map becomes detections for IoU, F1, Pd and Fa.
+
+Each rule is a spec string recorded with the result, so a number always says
+how its map was cut:
+
+``ratio:R``
+    Per frame, ``map > R * max(frame)``: ``R`` of the max-normalised map (the
+    seed paper's rule for the traditional methods, R = 0.5).
+``chunk-max:R`` or ``chunk-max:R,L``
+    ``map > R * max`` over each chunk of ``L`` frames (default 80): the
+    NeurSTT authors' rule (R = 0.4). Chunks are frames ``[0, L), [L, 2L), ...``
+    and the remainder, the frames each model of `istdbench.methods._chunks`
+    writes.
+``fixed:X``
+    ``map > X`` on the raw map.
+``adaptive:K``
+    Per frame, ``map > mean + K * std`` (population std).
+
+The comparison is strict (``>``), as in BasicIRSTD and pyirstdmetrics (``pred
+> 0.5``), so a map with no positive value never detects anything under the
+ratio rules.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from istdbench.core.errors import InvalidParameterError, unknown_name
+
+KINDS = ("ratio", "chunk-max", "fixed", "adaptive")
+DEFAULT_CHUNK = 80
+
+
+@dataclass(frozen=True)
+class ThresholdRule:
+    """A parsed binarisation rule; `spec` is its canonical string."""
+
+    kind: str
+    value: float
+    chunk: int = DEFAULT_CHUNK
+
+    @property
+    def spec(self) -> str:
+        v = f"{self.value:g}"
+        if self.kind == "chunk-max" and self.chunk != DEFAULT_CHUNK:
+            return f"{self.kind}:{v},{self.chunk}"
+        return f"{self.kind}:{v}"
+
+    def cutoffs(self, maps: np.ndarray) -> np.ndarray:
+        """The per-frame cut-off, shape (T, 1, 1): a pixel is a detection iff ``map > cutoff``."""
+        maps = np.asarray(maps, dtype=np.float64)
+        t = maps.shape[0]
+        flat = maps.reshape(t, -1)
+        if self.kind == "fixed":
+            cut = np.full(t, self.value)
+        elif self.kind == "adaptive":
+            cut = flat.mean(axis=1) + self.value * flat.std(axis=1)
+        else:
+            peak = flat.max(axis=1)
+            if self.kind == "chunk-max":
+                starts = np.arange(0, t, self.chunk)
+                peak = np.repeat(np.maximum.reduceat(peak, starts), np.diff(np.append(starts, t)))
+            # no positive value: nothing is a detection (cut-off +inf rather than R * a negative max)
+            cut = np.where(peak > 0, self.value * peak, np.inf)
+        return cut[:, None, None]
+
+    def binarize(self, maps: np.ndarray) -> np.ndarray:
+        """Boolean detections (T, H, W) of raw maps (T, H, W)."""
+        maps = np.asarray(maps, dtype=np.float64)
+        if maps.ndim != 3:
+            raise InvalidParameterError(f"maps must have shape (T, H, W); got {maps.shape}.")
+        return maps > self.cutoffs(maps)
+
+
+def parse_threshold(spec: str | ThresholdRule) -> ThresholdRule:
+    """Parse a threshold spec such as ``ratio:0.5``, ``chunk-max:0.4``, ``fixed:0.2`` or ``adaptive:3``."""
+    if isinstance(spec, ThresholdRule):
+        return spec
+    if not isinstance(spec, str) or ":" not in spec:
+        raise InvalidParameterError(
+            f"threshold must be 'KIND:VALUE' with KIND one of {', '.join(KINDS)} (e.g. 'ratio:0.5'); got {spec!r}."
+        )
+    kind, _, rest = spec.strip().partition(":")
+    if kind not in KINDS:
+        raise unknown_name("threshold rule", kind, KINDS)
+    parts = [p.strip() for p in rest.split(",")]
+    if len(parts) > (2 if kind == "chunk-max" else 1):
+        raise InvalidParameterError(f"threshold {spec!r} has too many values; see the allowed forms in the docs.")
+    value = _number(spec, parts[0])
+    chunk = DEFAULT_CHUNK
+    if len(parts) == 2:
+        if not parts[1].isdigit() or int(parts[1]) < 1:
+            raise InvalidParameterError(
+                f"The chunk length of threshold {spec!r} must be a positive integer. Got {parts[1]!r} instead."
+            )
+        chunk = int(parts[1])
+    if kind in ("ratio", "chunk-max") and not 0 <= value <= 1:
+        raise InvalidParameterError(
+            f"The ratio of threshold {spec!r} must be a float in the range [0, 1]. Got {value:g} instead."
+        )
+    return ThresholdRule(kind=kind, value=value, chunk=chunk)
+
+
+def _number(spec: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidParameterError(f"threshold {spec!r} needs a number after ':'; got {text!r}.") from None
+    if not math.isfinite(value):
+        raise InvalidParameterError(f"threshold {spec!r} must be a finite number; got {text!r}.")
+    return value
+
+
+def binarize(maps: np.ndarray, spec: str | ThresholdRule) -> np.ndarray:
+    """Detections of ``maps`` (T, H, W) under the threshold rule ``spec``."""
+    return parse_threshold(spec).binarize(maps)

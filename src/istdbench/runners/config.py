@@ -1,0 +1,273 @@
+"""Run configurations: a TOML (or YAML) file parsed into frozen dataclasses.
+
+A run config names the grid the runner expands into jobs: methods (with
+presets and overrides), blocks of sequences (catalog names, folders or
+synthetic specs, with a frame range and noise settings), seeds, metric
+protocols, the threshold protocol and the device. Parsing checks structure and
+types only and says which key is wrong; whether a method, sequence or protocol
+exists is checked when the grid is planned (`istdbench.runners.jobs`).
+
+Example
+-------
+::
+
+    name = "quick"
+    seeds = [0]
+    protocols = ["tensoristd"]
+    threshold = "ratio:0.5"
+
+    [methods]
+    tophat = {}
+    neurstt = [{ preset = "paper", set = { iterations = 150 } }, { preset = "authors" }]
+
+    [[sequences]]
+    refs = ["synthetic:h=64,w=64,t=20,seed=0"]
+    noise = ["none", "gaussian:snr=5"]
+
+``methods`` may also be ``"all"`` (every registered method, default preset) or
+a list of names.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from istdbench.core.errors import InvalidParameterError, unknown_name
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+TOP_KEYS = (
+    "name",
+    "description",
+    "methods",
+    "sequences",
+    "noise",
+    "frames",
+    "seeds",
+    "protocols",
+    "threshold",
+    "device",
+    "maps",
+    "threads",
+)
+MAPS_CHOICES = ("target", "all", "none")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One method variant of the grid: a registered name, a preset (None: its default) and overrides."""
+
+    name: str
+    preset: str | None = None
+    overrides: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def override_dict(self) -> dict[str, Any]:
+        return dict(self.overrides)
+
+
+@dataclass(frozen=True)
+class SequenceBlock:
+    """Sequences sharing a frame range (1-based inclusive, None: all) and a list of noise settings."""
+
+    refs: tuple[str, ...]
+    frames: tuple[int, int] | None = None
+    noise: tuple[str, ...] = ("none",)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A parsed run config; `methods` may be the string ``"all"``."""
+
+    name: str
+    methods: tuple[MethodSpec, ...] | str
+    sequences: tuple[SequenceBlock, ...]
+    seeds: tuple[int, ...] = (0,)
+    protocols: tuple[str, ...] = ("tensoristd",)
+    threshold: str = "ratio:0.5"
+    device: str = "cpu"
+    maps: str = "target"
+    threads: int | None = None
+    description: str = ""
+    source: str = field(default="", compare=False)
+
+
+def shipped_configs() -> list[str]:
+    """Names of the configs shipped with the package (``quick``, ``paper``, ...)."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.toml"))
+
+
+def resolve_config_path(ref: str | Path) -> Path:
+    """A config file path, or the file of a shipped config named ``ref``."""
+    path = Path(ref)
+    if path.is_file():
+        return path
+    if path.suffix or path.parent != Path("."):
+        raise InvalidParameterError(f"Run config file {str(ref)!r} does not exist.")
+    shipped = CONFIG_DIR / f"{ref}.toml"
+    if shipped.is_file():
+        return shipped
+    raise unknown_name("run config", str(ref), shipped_configs())
+
+
+def load_config(ref: str | Path) -> RunConfig:
+    """Read and parse a run config from a path or a shipped config name."""
+    path = resolve_config_path(ref)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidParameterError(f"Cannot read run config {path}: {exc}") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        data = _parse_yaml(text, path)
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidParameterError(f"Run config {path} is not valid TOML: {exc}") from None
+    return parse_config(data, source=str(path), default_name=path.stem)
+
+
+def _parse_yaml(text: str, path: Path) -> dict[str, Any]:
+    try:
+        import yaml
+    except ImportError:
+        raise InvalidParameterError(
+            f"Run config {path} is YAML but PyYAML is not installed; install it or use TOML."
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidParameterError(f"Run config {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidParameterError(f"Run config {path} must be a mapping at the top level.")
+    return data
+
+
+def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str = "run") -> RunConfig:
+    """Check the structure of a config mapping and build a `RunConfig`."""
+    where = f"run config {source}"
+    for key in data:
+        if key not in TOP_KEYS:
+            raise unknown_name(f"key in {where}:", key, TOP_KEYS)
+    if "methods" not in data:
+        raise InvalidParameterError(f'{where} names no methods: add a [methods] table or methods = "all".')
+    if "sequences" not in data:
+        raise InvalidParameterError(f"{where} names no sequences: add at least one [[sequences]] block.")
+    default_noise = _str_list(data.get("noise", ["none"]), "noise", where)
+    default_frames = _frames(data.get("frames"), "frames", where)
+    maps = _typed(data.get("maps", "target"), str, "maps", where)
+    if maps not in MAPS_CHOICES:
+        raise InvalidParameterError(f"'maps' in {where} must be one of {list(MAPS_CHOICES)}. Got {maps!r}.")
+    threads = data.get("threads")
+    if threads is not None and (_typed(threads, int, "threads", where) < 1):
+        raise InvalidParameterError(f"'threads' in {where} must be a positive integer. Got {threads!r}.")
+    seeds = data.get("seeds", [0])
+    if not isinstance(seeds, list) or not seeds or not all(_is_int(s) for s in seeds):
+        raise InvalidParameterError(f"'seeds' in {where} must be a non-empty list of integers. Got {seeds!r}.")
+    return RunConfig(
+        name=_typed(data.get("name", default_name), str, "name", where),
+        description=_typed(data.get("description", ""), str, "description", where),
+        methods=_methods(data["methods"], where),
+        sequences=_sequences(data["sequences"], default_frames, default_noise, where),
+        seeds=tuple(dict.fromkeys(seeds)),
+        protocols=_str_list(data.get("protocols", ["tensoristd"]), "protocols", where),
+        threshold=_typed(data.get("threshold", "ratio:0.5"), str, "threshold", where),
+        device=_typed(data.get("device", "cpu"), str, "device", where),
+        maps=maps,
+        threads=threads,
+        source=source,
+    )
+
+
+def _methods(value: Any, where: str) -> tuple[MethodSpec, ...] | str:
+    if value == "all":
+        return "all"
+    if isinstance(value, list):
+        if not value or not all(isinstance(v, str) for v in value):
+            raise InvalidParameterError(f"'methods' in {where} must be \"all\", a list of names or a table.")
+        return tuple(MethodSpec(v) for v in dict.fromkeys(value))
+    if not isinstance(value, dict) or not value:
+        raise InvalidParameterError(
+            f"'methods' in {where} must be \"all\", a non-empty list of names or a table. Got {value!r}."
+        )
+    specs: list[MethodSpec] = []
+    for name, entry in value.items():
+        entries = entry if isinstance(entry, list) else [entry]
+        for item in entries:
+            specs.append(_method_entry(name, item, where))
+    if len(set(specs)) != len(specs):
+        raise InvalidParameterError(f"'methods' in {where} lists the same method variant twice.")
+    return tuple(specs)
+
+
+def _method_entry(name: str, item: Any, where: str) -> MethodSpec:
+    label = f"methods.{name}"
+    if not isinstance(item, dict):
+        raise InvalidParameterError(
+            f"'{label}' in {where} must be a table like {{ preset = \"...\", set = {{...}} }}. Got {item!r}."
+        )
+    for key in item:
+        if key not in ("preset", "set"):
+            raise unknown_name(f"key of '{label}' in {where}:", key, ("preset", "set"))
+    preset = item.get("preset")
+    if preset is not None:
+        _typed(preset, str, f"{label}.preset", where)
+    overrides = item.get("set", {})
+    if not isinstance(overrides, dict):
+        raise InvalidParameterError(f"'{label}.set' in {where} must be a table of parameter values. Got {overrides!r}.")
+    frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()))
+    return MethodSpec(name=name, preset=preset, overrides=frozen)
+
+
+def _sequences(
+    value: Any, default_frames: tuple[int, int] | None, default_noise: tuple[str, ...], where: str
+) -> tuple[SequenceBlock, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(b, dict) for b in value):
+        raise InvalidParameterError(f"'sequences' in {where} must be one or more [[sequences]] blocks.")
+    blocks = []
+    for i, block in enumerate(value, start=1):
+        label = f"sequences block {i}"
+        for key in block:
+            if key not in ("refs", "frames", "noise"):
+                raise unknown_name(f"key of {label} in {where}:", key, ("refs", "frames", "noise"))
+        if "refs" not in block:
+            raise InvalidParameterError(f"{label} in {where} has no 'refs' list of sequence names.")
+        blocks.append(
+            SequenceBlock(
+                refs=_str_list(block["refs"], f"{label}: refs", where),
+                frames=_frames(block["frames"], f"{label}: frames", where) if "frames" in block else default_frames,
+                noise=_str_list(block["noise"], f"{label}: noise", where) if "noise" in block else default_noise,
+            )
+        )
+    return tuple(blocks)
+
+
+def _frames(value: Any, label: str, where: str) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    ok = isinstance(value, list) and len(value) == 2 and all(_is_int(v) for v in value)
+    if not ok or not (1 <= value[0] <= value[1]):
+        raise InvalidParameterError(
+            f"'{label}' in {where} must be [first, last], 1-based inclusive with first <= last. Got {value!r}."
+        )
+    return (value[0], value[1])
+
+
+def _str_list(value: Any, label: str, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise InvalidParameterError(f"'{label}' in {where} must be a non-empty list of strings. Got {value!r}.")
+    return tuple(dict.fromkeys(value))
+
+
+def _typed(value: Any, tp: type, label: str, where: str) -> Any:
+    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
+        raise InvalidParameterError(f"'{label}' in {where} must be a {tp.__name__}. Got {value!r}.")
+    return value
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)

@@ -1,0 +1,358 @@
+"""Expanding a run config into jobs, each keyed by a content hash of everything that decides its result.
+
+A job is one (method variant, sequence, noise, seed, metric protocol). Its key
+hashes the method name, the method's code version (the source of its module and
+of the suite's method helpers it uses), the resolved config, the sequence
+reference with its frame range and data hash, the noise spec and seed, the
+metric protocol with its version and the threshold protocol. Equal keys mean
+equal results, so a stored job is reused; a changed config, method file,
+frame or protocol version changes the key and only those jobs run again.
+
+Jobs that differ only in the metric protocol share a *detection key* and are
+grouped into one `Task`, so the method runs once for them. Tasks carry
+sequence references, never arrays: a Dask worker loads the data itself.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+import re
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from istdbench.core.errors import InvalidParameterError
+from istdbench.core.registry import create_method, get_method, list_methods
+from istdbench.core.types import Sequence
+
+from .config import MethodSpec, RunConfig
+
+KEY_LENGTH = 16
+METHOD_HELPER_PREFIX = "istdbench.methods."
+
+
+@dataclass(frozen=True)
+class SequenceInfo:
+    """What planning learns about a sequence by loading it once."""
+
+    ref: str
+    frames: tuple[int, int] | None
+    name: str
+    data_hash: str
+    truth_hash: str
+    shape: tuple[int, int, int]
+    frame_numbers: tuple[int, int]  # first and last 1-based source frame
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two references the same input: the name, the frames and the data (not the spelling)."""
+        return {"name": self.name, "frames": self.frame_numbers, "data_hash": self.data_hash}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One cell of the grid; everything a worker needs, as plain picklable values."""
+
+    key: str
+    detection_key: str
+    method: str
+    preset: str
+    overrides: tuple[tuple[str, Any], ...]
+    config_hash: str
+    device: str
+    ref: str
+    frames: tuple[int, int] | None
+    sequence: str
+    data_hash: str
+    shape: tuple[int, int, int]
+    noise: str
+    seed: int
+    protocol: str
+    protocol_version: str
+    threshold: str
+
+    @property
+    def dataset(self) -> str:
+        return self.sequence.split("/", 1)[0]
+
+    def describe(self) -> str:
+        return f"{self.method}[{self.preset}] on {self.sequence} (noise {self.noise}, seed {self.seed})"
+
+
+@dataclass(frozen=True)
+class Task:
+    """Jobs sharing one detection (same method, config, sequence, noise, seed), run together by one worker."""
+
+    jobs: tuple[Job, ...]
+    data_root: str | None = None
+    maps: str = "target"
+    threads: int = 1
+    state_dir: str | None = None  # resumable fit state of this detection (NeurSTT, 3DSTPM); None: none kept
+
+    @property
+    def first(self) -> Job:
+        return self.jobs[0]
+
+
+def plan_jobs(cfg: RunConfig, data_root: str | Path | None = None, device: str | None = None) -> list[Job]:
+    """Check every name in ``cfg`` against the suite and expand the grid into keyed jobs.
+
+    Raises
+    ------
+    UnknownNameError
+        For a method, preset, sequence, noise or protocol the suite does not know.
+    InvalidParameterError, DataError
+        For a bad override, frame range or device.
+    """
+    device = check_device(device or cfg.device)
+    variants = _resolve_methods(cfg, device)
+    protocols = _resolve_protocols(cfg.protocols)
+    threshold = canonical_threshold(cfg.threshold)
+    noises = {spec: canonical_noise(spec) for block in cfg.sequences for spec in block.noise}
+    seqs = {}
+    for block in cfg.sequences:
+        for ref in block.refs:
+            if (ref, block.frames) not in seqs:
+                seqs[ref, block.frames] = sequence_info(ref, block.frames, data_root)
+    jobs: list[Job] = []
+    for block in cfg.sequences:
+        for ref in block.refs:
+            info = seqs[ref, block.frames]
+            for noise_spec in block.noise:
+                for seed in cfg.seeds:
+                    for variant in variants:
+                        jobs.extend(_jobs_for(variant, info, noises[noise_spec], seed, protocols, threshold))
+    return list({j.key: j for j in jobs}.values())
+
+
+def group_tasks(
+    jobs: list[Job],
+    data_root: str | Path | None = None,
+    maps: str = "target",
+    threads: int = 1,
+    state_root: str | Path | None = None,
+) -> list[Task]:
+    """Group jobs by detection key, keeping the plan's order.
+
+    With ``state_root``, each task keeps its resumable fit state in
+    ``<state_root>/<detection key>`` (see `istdbench.methods._fitstate`).
+    """
+    groups: dict[str, list[Job]] = {}
+    for job in jobs:
+        groups.setdefault(job.detection_key, []).append(job)
+    root = None if data_root is None else str(Path(data_root).resolve())
+    states = None if state_root is None else Path(state_root).resolve()
+    return [
+        Task(tuple(g), data_root=root, maps=maps, threads=threads, state_dir=_state_dir(states, key))
+        for key, g in groups.items()
+    ]
+
+
+def _state_dir(root: Path | None, detection_key: str) -> str | None:
+    return None if root is None else str(root / detection_key)
+
+
+@dataclass(frozen=True)
+class _Variant:
+    spec: MethodSpec
+    preset: str
+    device: str
+    config: dict[str, Any]
+    config_cls: str
+    config_hash: str
+    code: str
+
+
+def _resolve_methods(cfg: RunConfig, device: str) -> list[_Variant]:
+    specs = [MethodSpec(n) for n in list_methods()] if cfg.methods == "all" else list(cfg.methods)
+    if not specs:
+        raise InvalidParameterError('methods = "all" but no method is registered.')
+    variants = []
+    for spec in specs:
+        cls = get_method(spec.name)
+        dev = device if cls.gpu_capable else "cpu"
+        method = create_method(spec.name, spec.preset, spec.override_dict, dev)
+        variants.append(
+            _Variant(
+                spec=spec,
+                preset=spec.preset or cls.default_preset,
+                device=method.device,
+                config=method.config.to_dict(),
+                config_cls=type(method.config).__name__,
+                config_hash=method.config.config_hash(),
+                code=code_version(cls),
+            )
+        )
+    return variants
+
+
+def _resolve_protocols(specs: tuple[str, ...]) -> dict[str, str]:
+    """Canonical protocol spec -> ``spec@version`` (unknown names and options raise)."""
+    from istdbench.metrics.protocols import get_protocol
+
+    resolved = [get_protocol(spec) for spec in specs]
+    return {p.spec: p.id for p in resolved}
+
+
+def check_device(device: str) -> str:
+    """``cpu`` or an available ``cuda[:N]`` (checked even when no method of the grid can use it)."""
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise InvalidParameterError(f"device must be 'cpu', 'cuda' or 'cuda:N'. Got {device!r}.")
+    if device != "cpu":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise InvalidParameterError(f"device {device!r} was requested but no CUDA device is available here.")
+        index = int(device.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise InvalidParameterError(
+                f"device {device!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)."
+            )
+    return device
+
+
+def canonical_threshold(spec: str) -> str:
+    """The canonical string of a threshold rule such as ``ratio:0.5`` (validates it)."""
+    from istdbench.metrics.thresholds import parse_threshold
+
+    return parse_threshold(spec).spec
+
+
+def canonical_noise(spec: str) -> str:
+    """The canonical string of a noise spec (validates it; unknown kinds raise with the known ones)."""
+    from istdbench.datasets.noise import parse_noise
+
+    return str(parse_noise(spec))
+
+
+def sequence_info(ref: str, frames: tuple[int, int] | None, data_root: str | Path | None) -> SequenceInfo:
+    """Load a sequence once to learn its name, shape and data hash (errors name the bad reference)."""
+    from istdbench.datasets.catalog import load_sequence
+
+    seq = load_sequence(ref, data_root=data_root, frames=frames)
+    numbers = seq.provenance.frame_numbers
+    return SequenceInfo(
+        ref=ref,
+        frames=frames,
+        name=seq.name,
+        data_hash=seq.provenance.data_hash,
+        truth_hash=truth_hash(seq),
+        shape=seq.shape,
+        frame_numbers=(numbers[0], numbers[-1]),
+    )
+
+
+def truth_hash(seq: Sequence) -> str:
+    """Hash of the ground truth (masks and points): an edited annotation file changes the metric jobs' keys."""
+    digest = hashlib.sha256()
+    if seq.masks is not None:
+        digest.update(b"masks")
+        digest.update(np.packbits(seq.masks).tobytes())
+    if seq.points is not None:
+        for t, pts in enumerate(seq.points):
+            digest.update(f"points{t}:".encode())
+            digest.update(np.ascontiguousarray(pts, dtype=np.float64).tobytes())
+    return digest.hexdigest()[:KEY_LENGTH]
+
+
+def _jobs_for(
+    v: _Variant, info: SequenceInfo, noise: str, seed: int, protocols: dict[str, str], threshold: str
+) -> list[Job]:
+    detection = {
+        "method": v.spec.name,
+        "code": v.code,
+        "config_cls": v.config_cls,
+        "config": v.config,
+        "device": v.device,
+        "sequence": info.identity(),
+        "noise": noise,
+        "seed": seed,
+    }
+    det_key = content_key(detection)
+    return [
+        Job(
+            key=content_key(
+                {"detection": det_key, "truth": info.truth_hash, "protocol": version, "threshold": threshold}
+            ),
+            detection_key=det_key,
+            method=v.spec.name,
+            preset=v.preset,
+            overrides=v.spec.overrides,
+            config_hash=v.config_hash,
+            device=v.device,
+            ref=info.ref,
+            frames=info.frames,
+            sequence=info.name,
+            data_hash=info.data_hash,
+            shape=info.shape,
+            noise=noise,
+            seed=seed,
+            protocol=name,
+            protocol_version=version,
+            threshold=threshold,
+        )
+        for name, version in protocols.items()
+    ]
+
+
+def content_key(identity: dict[str, Any]) -> str:
+    """Short sha256 hex of a JSON-serialisable identity (sorted keys, so dict order does not matter)."""
+    blob = json.dumps(identity, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:KEY_LENGTH]
+
+
+def code_version(cls: type) -> str:
+    """Hash of the source files a method's results depend on.
+
+    These are the module defining the class, the modules of its base classes
+    and the suite's method helper modules (``istdbench.methods._*``) its module
+    refers to. Editing any of them changes the version and so the job keys.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(_source_files(cls)):
+        digest.update(path.name.encode())
+        digest.update(_file_hash(path).encode())
+    return digest.hexdigest()[:KEY_LENGTH]
+
+
+def _source_files(cls: type) -> set[Path]:
+    modules = {sys.modules[c.__module__] for c in cls.__mro__ if c.__module__ in sys.modules}
+    pending = [sys.modules[cls.__module__]] if cls.__module__ in sys.modules else []
+    while pending:  # the method's module and, transitively, the helper modules they use
+        for mod in _helper_modules(pending.pop()):
+            if mod not in modules:
+                modules.add(mod)
+                pending.append(mod)
+    files = set()
+    for mod in modules:
+        if mod.__name__ == "builtins" or mod.__name__.startswith("abc"):
+            continue
+        try:
+            files.add(Path(inspect.getfile(mod)).resolve())
+        except (TypeError, OSError):
+            continue
+    return files
+
+
+def _helper_modules(module: types.ModuleType) -> set[types.ModuleType]:
+    """Modules of ``istdbench.methods`` that ``module`` imported or took names from."""
+    found = set()
+    for value in vars(module).values():
+        owner = getattr(value, "__module__", None)
+        mod = value if isinstance(value, types.ModuleType) else None
+        if mod is None and isinstance(owner, str):
+            mod = sys.modules.get(owner)
+        if mod is not None and mod.__name__.startswith(METHOD_HELPER_PREFIX):
+            found.add(mod)
+    return found
+
+
+@functools.cache
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,163 @@
+"""The leaderboard run: plan the grid, skip what is stored, run the rest, store each job as it finishes.
+
+Order of work, chosen so that a mistake costs nothing: the config is parsed
+and every method, preset, override, sequence, noise spec and protocol is
+checked *before* the output folder is touched; then the folder is opened
+(manifest checked, lock taken), leftovers of a killed run are cleared, and
+only jobs without trusted rows are run. ``results.csv`` is rebuilt from the
+job folders at the end, so it always matches what is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from istdbench.core.errors import InvalidParameterError
+
+from .config import RunConfig, load_config
+from .env import environment
+from .jobs import Job, group_tasks, plan_jobs
+from .parallel import default_threads, execute_tasks
+from .store import ResultStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """Counts of a finished run and where its table is."""
+
+    out: Path
+    results: Path
+    total: int
+    reused: int
+    ran: int
+    failed: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.total} jobs: {self.reused} reused from {self.out}, {self.ran} run"
+            f"{f', {self.failed} failed' if self.failed else ''}; table: {self.results}"
+        )
+
+
+def run(
+    config: RunConfig | str | Path,
+    out: str | Path,
+    *,
+    resume: bool = True,
+    retry_failed: bool = False,
+    n_jobs: int = 1,
+    scheduler: str | None = None,
+    device: str | None = None,
+    data_root: str | Path | None = None,
+    threads: int | None = None,
+    progress: bool | None = None,
+) -> RunSummary:
+    """Run a config's grid into the output folder ``out``.
+
+    Parameters
+    ----------
+    config : RunConfig, path or shipped config name
+        What to run.
+    out : path
+        Output folder (created if new; see `istdbench.runners.store` for its layout).
+    resume : bool
+        Reuse jobs already stored in ``out`` (the default), and continue the neural fits (NeurSTT,
+        3DSTPM) a killed local run left unfinished from their state under ``out/fit-state``. False
+        recomputes every job from scratch; each old job folder is replaced only once its new one is complete.
+    retry_failed : bool
+        Also rerun jobs stored as failed (by default a failure is kept, so a rerun recomputes nothing).
+    n_jobs : int
+        Local worker processes (ignored with ``scheduler``).
+    scheduler : str, optional
+        Dask scheduler address; run on that cluster.
+    device : str, optional
+        Overrides the config's device for GPU-capable methods (``cpu``, ``cuda``, ``cuda:1``).
+    data_root : path, optional
+        Root of the catalog of real sequences (default: ``$ISTDBENCH_DATA``).
+    threads : int, optional
+        Threads per job (default: the config's, else cores / ``n_jobs``).
+    progress : bool, optional
+        Show a progress bar (default: only on a terminal).
+    """
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    if n_jobs < 1:
+        raise InvalidParameterError(f"--jobs must be a positive number of workers. Got {n_jobs}.")
+    if threads is not None and threads < 1:
+        raise InvalidParameterError(f"--threads must be a positive integer. Got {threads}.")
+    threads = threads or cfg.threads or (1 if scheduler else default_threads(n_jobs))
+    jobs = plan_jobs(cfg, data_root=data_root, device=device)
+    store = ResultStore.open(out)
+    with store.lock():
+        store.clean_staging()
+        if not resume:
+            store.clean_fit_state()
+        todo = [j for j in jobs if not resume or _needs_run(store.status(j.key), retry_failed)]
+        reused = len(jobs) - len(todo)
+        log.info("config %r: %d jobs, %d stored, %d to run", cfg.name, len(jobs), reused, len(todo))
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        store.write_run_info(_run_info(cfg, jobs, threads, started, finished=None))
+        # local workers share this file system: a killed neural fit resumes from its saved state
+        state_root = None if scheduler else store.fit_state_dir
+        tasks = group_tasks(todo, data_root, cfg.maps, threads, state_root)
+        failed = _execute(store, tasks, len(todo), n_jobs, scheduler, progress)
+        store.tidy_fit_state()
+        results = store.write_results([j.key for j in jobs])
+        finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        store.write_run_info(_run_info(cfg, jobs, threads, started, finished))
+    return RunSummary(out=Path(out), results=results, total=len(jobs), reused=reused, ran=len(todo), failed=failed)
+
+
+def _needs_run(status: str | None, retry_failed: bool) -> bool:
+    return status is None or (status == "failed" and retry_failed)
+
+
+def _execute(store: ResultStore, tasks, total: int, n_jobs: int, scheduler: str | None, progress: bool | None) -> int:
+    failed = 0
+    disable = None if progress is None else not progress
+    with logging_redirect_tqdm(), tqdm(total=total, unit="job", desc="istdbench run", disable=disable) as bar:
+        for outcomes in execute_tasks(tasks, n_jobs=n_jobs, scheduler=scheduler):
+            for outcome in outcomes:
+                store.write_job(outcome.job.key, outcome.rows, outcome.meta, outcome.maps, outcome.curves)
+                _log_finished(outcome.job, outcome.seconds, outcome.error)
+                failed += bool(outcome.error)
+                bar.update(1)
+    return failed
+
+
+def _log_finished(job: Job, seconds: float, error: str) -> None:
+    what = f"{job.method}[{job.preset}] {job.sequence} noise={job.noise} seed={job.seed} {job.protocol}"
+    if error:
+        log.warning("FAILED %s after %.2f s: %s", what, seconds, error)
+    else:
+        log.info("done %s in %.2f s", what, seconds)
+
+
+def _run_info(cfg: RunConfig, jobs: list[Job], threads: int, started: str, finished: str | None) -> dict[str, Any]:
+    config = asdict(cfg)
+    return {
+        "config": config,
+        "started_utc": started,
+        "finished_utc": finished,
+        "environment": environment(threads),
+        "jobs": [
+            {
+                "key": j.key,
+                "method": j.method,
+                "preset": j.preset,
+                "sequence": j.sequence,
+                "noise": j.noise,
+                "seed": j.seed,
+                "protocol": j.protocol_version,
+            }
+            for j in jobs
+        ],
+    }
