@@ -105,6 +105,11 @@ class Method(ABC):
     def min_frames(self) -> int:
         return 1
 
+    def fingerprint(self) -> dict[str, str]:
+        """Content hashes of files the result depends on besides the sequence and the config (a
+        network's weights file); the runner adds them to its job keys. Empty for most methods."""
+        return {}
+
     def detect(self, seq: Sequence) -> Detection:
         """Run the method on a sequence and return the raw target map (never thresholded)."""
         if not isinstance(seq, Sequence):
