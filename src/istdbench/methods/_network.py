@@ -150,7 +150,7 @@ class PretrainedNetwork(SingleFrameMethod):
         cached = getattr(self, "_loaded", None)
         if cached is None:
             net = self.build()
-            others = {name: build() for name, build in ARCHITECTURES.items() if name != self.name}
+            others = {name: build for name, build in ARCHITECTURES.items() if name != self.name}
             path = load_network(net, self.config.weights, self.name, others)  # type: ignore[attr-defined]
             log.info("%s: weights %s", self.name, path)
             cached = self._loaded = net.eval().to(self.device, memory_format=torch.channels_last)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import torch
@@ -128,7 +128,7 @@ def key_mismatch(state: Mapping[str, torch.Tensor], network: nn.Module) -> str:
 
 
 def load_network(
-    network: nn.Module, spec: str, name: str, other_networks: Mapping[str, nn.Module] | None = None
+    network: nn.Module, spec: str, name: str, other_networks: Mapping[str, Callable[[], nn.Module]] | None = None
 ) -> Path:
     """Load the weights named by ``spec`` into ``network`` strictly; return the file used.
 
@@ -140,9 +140,9 @@ def load_network(
         The config's ``weights`` entry.
     name : str
         The method name, for messages.
-    other_networks : mapping of str to nn.Module
-        Other networks whose keys, when the file matches them, make the error
-        say "these are <other>'s weights".
+    other_networks : mapping of str to callable
+        Builders of other networks; when the file fits one of them, the error
+        says whose weights it holds.
 
     Raises
     ------
@@ -153,7 +153,7 @@ def load_network(
     state = read_state_dict(path)
     problem = key_mismatch(state, network)
     if problem:
-        owner = next((n for n, net in (other_networks or {}).items() if not key_mismatch(state, net)), None)
+        owner = next((n for n, build in (other_networks or {}).items() if not key_mismatch(state, build())), None)
         hint = f" It holds {owner}'s weights, not {name}'s." if owner else ""
         raise DataError(f"weights file {str(path)!r} does not fit {name}.{hint} {problem}.")
     network.load_state_dict(state, strict=True)
