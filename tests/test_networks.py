@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -61,6 +62,30 @@ def _method(name: str, weights: str, **overrides) -> istdbench.Method:
 
 
 # --- the authors' files ------------------------------------------------------------------------------------
+
+
+# Outputs of the authors' own model code (their repositories' models/deepunfolding.py and
+# model/segmentation.py, run once on this input with these weights; docs/networks.md): RPCANet's sparse
+# component T and RDIAN's logit at six pixels, and their sums. Our networks gave the same to float32 rounding.
+AUTHORS_PIXELS = [(0, 0), (20, 30), (21, 31), (10, 40), (39, 47), (5, 17)]
+AUTHORS_OUTPUTS = {
+    "rpcanet": ([-41.87748, -692.41675, 11.81378, -1508.39856, -503.97729, -802.05658], -1258566.023),
+    "rdian": ([-259.849, -411.09821, -496.21094, -206.54422, -9.79047, -576.40936], -632649.092),
+}
+
+
+@pytest.mark.parametrize("name", sorted(AUTHORS_OUTPUTS))
+def test_networks_reproduce_the_authors_code(weights_root, name):
+    x = np.random.default_rng(0).random((1, 1, 40, 48)).astype(np.float32)
+    x[0, 0, 20:22, 30:32] = 1.0
+    method = istdbench.create_method(name)
+    with torch.inference_mode():
+        inp = method.normalise(torch.from_numpy(x))
+        out = method.network()(inp)
+        raw = (out[1] if name == "rpcanet" else out)[0, 0].double().numpy()
+    values, total = AUTHORS_OUTPUTS[name]
+    np.testing.assert_allclose([raw[p] for p in AUTHORS_PIXELS], values, rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(raw.sum(), total, rtol=1e-6)
 
 
 @pytest.mark.parametrize("rel", sorted(SHARED_FILES))
@@ -224,6 +249,20 @@ def test_resize_matches_pillow_within_one_level(random_weights):
     assert np.abs(ours - pillow).max() <= 1
 
 
+def test_resize_matches_opencv_within_one_level(random_weights):
+    """RPCANet's input resize is OpenCV's INTER_LINEAR on uint8 (checked where OpenCV is installed)."""
+    cv2 = pytest.importorskip("cv2")
+    rng = np.random.default_rng(2)
+    img = (np.clip(rng.normal(120, 40, (90, 130)), 0, 255)).astype(np.uint8)
+    seen = {}
+    method = _method("rpcanet", random_weights["rpcanet"], input_size=64)
+    method.normalise = lambda x: seen.setdefault("x", x.clone())
+    method.forward_map = lambda net, x: x[:, :1]
+    method.detect_batch([img / 255.0])
+    ours = np.round(seen["x"][0, 0].numpy() * 255).astype(int)
+    assert np.abs(ours - cv2.resize(img, (64, 64), interpolation=cv2.INTER_LINEAR).astype(int)).max() <= 1
+
+
 # --- devices -------------------------------------------------------------------------------------------------
 
 
@@ -264,3 +303,32 @@ def test_rdian_detects_the_irdst_sample_target_in_every_frame(weights_root, data
     for t in range(len(seq)):
         hit = det.target[t] > 0.5
         assert (hit & masks[t]).any(), f"frame {t + 1}: no detection on the target"
+
+
+# --- the quick-networks run config -------------------------------------------------------------------------
+
+GOLDEN = Path(__file__).parent / "golden" / "quick_networks_metrics.csv"
+
+
+def test_quick_networks_run_matches_its_golden_table(weights_root, tmp_path):
+    """Both networks through the runner (weights fingerprinted in the job keys) against the committed table.
+
+    Tolerance 1e-4: oneDNN may pick other float32 kernels on another CPU, which can move a map value by
+    an ulp and the 3-D ROC's 8-bit quantisation of it by one level.
+    """
+    from istdbench.runners.golden import compare_tables, read_table
+    from istdbench.runners.runner import run
+
+    run("quick-networks", tmp_path / "out")
+    got = read_table(tmp_path / "out")
+    assert set(got["status"]) == {"ok"} and set(got["method"]) == {"rpcanet", "rdian"}
+    assert compare_tables(got, read_table(GOLDEN), atol=1e-4) == []
+
+
+def test_planning_without_the_weights_names_the_file(tmp_path, monkeypatch):
+    from istdbench.runners.config import load_config
+    from istdbench.runners.jobs import plan_jobs
+
+    monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path))
+    with pytest.raises(DataError, match=r"weights file 'rpcanet/RPCANet_SIRST\.pkl' not found"):
+        plan_jobs(load_config("quick-networks"))
