@@ -130,7 +130,7 @@ def test_missing_weights_file_says_where_it_looked(tmp_path, monkeypatch):
     method = istdbench.create_method("rpcanet")
     with pytest.raises(DataError, match=r"weights file 'rpcanet/RPCANet_SIRST\.pkl' not found .*never downloads"):
         method.detect(Sequence(_frames(t=1)))
-    with pytest.raises(DataError, match="folder/rpcanet/RPCANet_SIRST.pkl"):
+    with pytest.raises(DataError, match=r"folder/rpcanet/RPCANet_SIRST\.pkl"):
         method.fingerprint()
 
 

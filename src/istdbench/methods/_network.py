@@ -129,6 +129,7 @@ class PretrainedNetwork(SingleFrameMethod):
     learned = True
     floats_per_pixel: ClassVar[int] = 256
     antialias_input: ClassVar[bool] = False
+    _loaded: nn.Module | None = None  # the network with its weights, once loaded
 
     @classmethod
     def build(cls) -> nn.Module:
@@ -147,14 +148,13 @@ class PretrainedNetwork(SingleFrameMethod):
 
     def network(self) -> nn.Module:
         """The network with the config's weights, in eval mode on the method's device (loaded once)."""
-        cached = getattr(self, "_loaded", None)
-        if cached is None:
+        if self._loaded is None:
             net = self.build()
             others = {name: build for name, build in ARCHITECTURES.items() if name != self.name}
             path = load_network(net, self.config.weights, self.name, others)  # type: ignore[attr-defined]
             log.info("%s: weights %s", self.name, path)
-            cached = self._loaded = net.eval().to(self.device, memory_format=torch.channels_last)
-        return cached
+            self._loaded = net.eval().to(self.device, memory_format=torch.channels_last)
+        return self._loaded
 
     def fingerprint(self) -> dict[str, str]:
         """The sha256 of the weights file (part of the runner's job key)."""
@@ -172,6 +172,7 @@ class PretrainedNetwork(SingleFrameMethod):
     # --- inference --------------------------------------------------------------------------------
 
     def detect_frame(self, frame: np.ndarray) -> np.ndarray:
+        """The map of one (H, W) frame (a batch of one)."""
         return self.detect_batch([frame])[0].target
 
     def detect_batch(self, frames: list[np.ndarray]) -> list[RawOutput]:
