@@ -272,27 +272,29 @@ def read_image_set(layout: ImageSetLayout, split: str | None = None) -> ImageSet
     names, canonical = _select(layout, images, split)
     masks_by_stem = _by_stem(layout.masks_dir, "mask") if layout.masks_dir is not None else None
     backgrounds = _background_names(layout)
-    arrays, masks = [], []
-    for name in names:
+
+    def read(name: str) -> tuple[np.ndarray, np.ndarray | None]:
         img = read_image(images[name])
-        arrays.append(img)
         if masks_by_stem is None:
-            continue
+            return img, None
         mask_path = masks_by_stem.get(name + layout.mask_suffix)
         if mask_path is not None:
-            masks.append(read_mask(mask_path, img.shape))
-        elif name in backgrounds:
-            masks.append(np.zeros(img.shape, dtype=bool))
-        else:
-            raise DataError(
-                f"image {str(images[name])!r} has no mask: expected {layout.masks_dir.name}/"
-                f"{name}{layout.mask_suffix}{images[name].suffix} in {str(layout.masks_dir)!r}."
-            )
+            return img, read_mask(mask_path, img.shape)
+        if name in backgrounds:
+            return img, np.zeros(img.shape, dtype=bool)
+        raise DataError(
+            f"image {str(images[name])!r} has no mask: expected {layout.masks_dir.name}/"
+            f"{name}{layout.mask_suffix}{images[name].suffix} in {str(layout.masks_dir)!r}."
+        )
+
+    pairs = [read(name) for name in names]
+    arrays = [img for img, _ in pairs]
+    masks = [mask for _, mask in pairs]
     log.debug("loaded %d images of %s (split %r)", len(arrays), layout.name, canonical)
     return ImageSet(
         images=tuple(arrays),
         names=tuple(names),
-        masks=tuple(masks) if masks_by_stem is not None else None,
+        masks=tuple(masks) if masks_by_stem is not None else None,  # type: ignore[arg-type]
         name=layout.name,
         split=canonical,
         provenance=Provenance(source=str(layout.root), noise="none", data_hash=images_hash(names, arrays)),

@@ -38,7 +38,10 @@ def frame_stacks(frames: Frames) -> list[np.ndarray]:
 
 
 def check_image_maps(maps: Any, images: ImageSet) -> list[np.ndarray]:
-    """One float64 (H, W) map per image of ``images``, in the set's order, after checking them.
+    """One (H, W) map per image of ``images``, in the set's order, after checking them.
+
+    The maps keep their dtype (each metric converts one image at a time to
+    float64), so a large set is never held in float64 at once.
 
     ``maps`` is a list/tuple in the set's order, a dict keyed by image name or an `ImageSetDetection`.
 
@@ -77,8 +80,7 @@ def check_image_maps(maps: Any, images: ImageSet) -> list[np.ndarray]:
             raise DataError(f"the map of image {name!r} has shape {arr.shape} but the image has shape {shape}.")
         if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
             raise DataError(f"the map of image {name!r} must be real numbers; got dtype {arr.dtype}.")
-        arr = arr.astype(np.float64, copy=False)
-        if not np.isfinite(arr).all():
+        if arr.dtype != bool and not (np.isfinite(arr.min()) and np.isfinite(arr.max())):  # NaN propagates
             raise DataError(f"the map of image {name!r} contains NaN or inf; a score needs finite maps.")
         out.append(arr)
     return out

@@ -97,9 +97,12 @@ class ThresholdRule:
         flat = maps.reshape(maps.shape[0], -1)
         lo = flat.min(axis=1)[:, None, None]
         span = flat.max(axis=1)[:, None, None] - lo
+        unit = maps - lo  # the normalised map itself, so ties compare as in pyirstdmetrics
         with np.errstate(divide="ignore", invalid="ignore"):
-            unit = (maps - lo) / span  # the normalised map itself, so ties compare as in pyirstdmetrics
-        return np.where(span > 0, unit > self.value, False)
+            unit /= span
+        out = unit > self.value
+        out &= span > 0  # a constant frame detects nothing
+        return out
 
 
 def parse_threshold(spec: str | ThresholdRule) -> ThresholdRule:
