@@ -23,7 +23,9 @@ class MethodConfig:
     """Base class of every method's configuration.
 
     Subclasses declare fields with types and the published defaults and may
-    override :meth:`validate` to raise :class:`InvalidParameterError`.
+    override :meth:`validate` to raise :class:`InvalidParameterError` for
+    ranges. Choices are declared once, as ``Literal`` types: the base class
+    checks them, so ``validate`` never repeats them.
     """
 
     def __post_init__(self) -> None:
@@ -31,7 +33,18 @@ class MethodConfig:
             value = getattr(self, f.name)
             if isinstance(value, list):  # keep configs hashable
                 object.__setattr__(self, f.name, tuple(value))
+        self._check_choices()
         self.validate()
+
+    def _check_choices(self) -> None:
+        """Every ``Literal``-typed field (also inside ``X | None``) holds one of its declared values."""
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            choices = _literal_choices(hints[f.name])
+            value = getattr(self, f.name)
+            if choices is not None and value is not None and value not in choices:
+                allowed = ", ".join(repr(c) for c in choices)
+                self._require(f.name, False, f"one of {allowed}")
 
     def validate(self) -> None:
         """Raise `InvalidParameterError` for values outside the allowed range."""
@@ -64,6 +77,17 @@ class MethodConfig:
         return dataclasses.replace(self, **changes)
 
 
+def _literal_choices(tp: Any) -> tuple[Any, ...] | None:
+    """The values of a ``Literal[...]`` type, or of the Literal inside an optional; None otherwise."""
+    if typing.get_origin(tp) is typing.Literal:
+        return typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if typing.get_origin(arg) is typing.Literal:
+                return typing.get_args(arg)
+    return None
+
+
 def _plain(v: Any) -> Any:
     if isinstance(v, tuple):
         return [_plain(x) for x in v]
@@ -77,14 +101,13 @@ def parse_value(name: str, raw: str, tp: Any) -> Any:
     if origin in (typing.Union, types.UnionType):
         if raw.lower() in ("none", "null") and type(None) in args:
             return None
-        errors = []
         for a in args:
             if a is type(None):
                 continue
             try:
                 return parse_value(name, raw, a)
-            except InvalidParameterError as e:
-                errors.append(str(e))
+            except InvalidParameterError:
+                continue
         raise InvalidParameterError(f"Cannot parse {raw!r} for parameter {name!r} as {tp}.")
     if origin is typing.Literal:
         for a in args:

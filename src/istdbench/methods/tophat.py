@@ -41,7 +41,6 @@ class TophatConfig(MethodConfig):
     radius: int = 2
 
     def validate(self) -> None:
-        self._require("shape", self.shape in ("square", "disk"), "one of 'square', 'disk'")
         self._require("radius", isinstance(self.radius, int) and self.radius >= 1, "an integer >= 1")
 
 
