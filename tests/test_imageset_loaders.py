@@ -212,10 +212,12 @@ def test_duplicate_image_name(root: Path) -> None:
         load_image_set("NUDT-SIRST", root)
 
 
-def test_ambiguous_layout_asks_for_a_declaration(root: Path) -> None:
+def test_ambiguous_layout_asks_for_a_declaration(root: Path, caplog) -> None:
     save_mask(root / "NUDT-SIRST" / "masks" / "000002_pixels0.png", 12, 12, slice(1, 2), slice(1, 2))
     with pytest.raises(DataError, match=r"cannot tell the layout .* declare it in catalog\.toml"):
         load_image_set("NUDT-SIRST", root)
+    assert load_sequence("daub/seqA", root).shape == (2, 8, 8)  # the other data still loads
+    assert "cannot tell the layout" in caplog.text
 
 
 def test_folder_that_is_no_image_set(tmp_path: Path) -> None:

@@ -55,6 +55,6 @@ def datasets_cmd(data_root: str | None, as_json: bool) -> None:
         for s in sets:
             splits = ", ".join(f"{name} ({n})" for name, n in s.splits.items()) or "-"
             if s.sequences is not None:
-                splits += f"; {s.sequences} sequences ({s.name}/<seq>)"
+                splits += f"; {s.sequences} sequence{'' if s.sequences == 1 else 's'} ({s.name}/<seq>)"
             click.echo(f"{s.name:<{width}}  {s.images:>6}  {s.layout:<10}  {'yes' if s.masks else 'no':<5}  {splits}")
         click.echo(f"{len(sets)} image sets under {root}")

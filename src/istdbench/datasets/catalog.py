@@ -132,8 +132,15 @@ def image_set_layouts(data_root: str | Path | None = None) -> dict[str, ImageSet
         folder = Path(str(entry.get("path", name))).expanduser()
         sets[name] = image_set_layout(folder if folder.is_absolute() else root / folder, layout, name)
     for group in _groups(root):
-        if group.name not in sets and detect_layout(group) is not None:
-            sets[group.name] = image_set_layout(group, name=group.name)
+        if group.name in sets:
+            continue
+        try:
+            layout = detect_layout(group)
+        except DataError as exc:  # an ambiguous folder must not stop the clips from loading
+            log.warning("%s", exc)
+            continue
+        if layout is not None:
+            sets[group.name] = image_set_layout(group, layout, group.name)
     return dict(sorted(sets.items(), key=lambda kv: natural_key(kv[0])))
 
 
@@ -258,6 +265,9 @@ def load_image_set(ref: str, data_root: str | Path | None = None, split: str | N
         sets = image_set_layouts(data_root)
         if ref in sets:
             return read_image_set(sets[ref], split)
+        folder = resolve_data_root(data_root) / ref
+        if folder.is_dir():  # a folder of the root that is no (unambiguous) image set: say why
+            return read_image_set(image_set_layout(folder, name=ref), split)
         if not path.is_dir():
             raise unknown_name("image set", ref, sets)
     if path.is_dir():
