@@ -235,6 +235,21 @@ def test_detect_batch_keeps_order_over_mixed_sizes(random_weights):
         np.testing.assert_allclose(out.target, method.detect_frame(frame), rtol=0, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+def test_image_set_of_mixed_sizes(random_weights, name):
+    """An image set goes through detect_batch: one map per image at its own size, equal to one-by-one maps."""
+    from istdbench.core.types import ImageSet
+
+    images = [_frames(1, 40, 44)[0], _frames(1, 33, 20, 1)[0], _frames(1, 21, 50, 2)[0]]
+    method = _method(name, random_weights[name], input_size=32)
+    det = method.detect(ImageSet(images=images, names=["a", "b", "c"], name="tiny"))
+    assert [t.shape for t in det.targets] == [(40, 44), (33, 20), (21, 50)] and det.n_params == method.n_params(
+        (1, 1, 1)
+    )
+    for img, target in zip(images, det.targets, strict=True):
+        np.testing.assert_allclose(target, method.detect_frame(img.astype(np.float64)), rtol=0, atol=1e-6)
+
+
 def test_resize_matches_pillow_within_one_level(random_weights):
     """RDIAN's input resize is Pillow's BILINEAR (antialiased when shrinking), rounded to 8 bit."""
     rng = np.random.default_rng(1)
