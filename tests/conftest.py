@@ -45,6 +45,16 @@ def reference_root() -> Path:
     return root
 
 
+@pytest.fixture
+def weights_root(monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The authors' network weights (../shared/weights), set as ``$ISTDBENCH_WEIGHTS``; skipped if absent."""
+    root = SHARED / "weights" if SHARED else None
+    if root is None or not root.is_dir():
+        pytest.skip("network weights not found: expected ../shared/weights (or set ISTDBENCH_SHARED)")
+    monkeypatch.setenv("ISTDBENCH_WEIGHTS", str(root))
+    return root
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _single_threaded_numerics():
     """One BLAS/torch thread: the tests' many small SVDs run far slower when threads contend, and

@@ -109,6 +109,11 @@ class Method(ABC):
     def min_frames(self) -> int:
         return 1
 
+    def fingerprint(self) -> dict[str, str]:
+        """Content hashes of files the result depends on besides the sequence and the config (a
+        network's weights file); the runner adds them to its job keys. Empty for most methods."""
+        return {}
+
     def detect(self, seq: Sequence | ImageSet) -> Detection | ImageSetDetection:
         """Run the method on a sequence (or an image set) and return the raw target maps (never thresholded).
 

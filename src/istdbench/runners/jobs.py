@@ -2,9 +2,10 @@
 
 A job is one (method variant, sequence, noise, seed, metric protocol). Its key
 hashes the method name, the method's code version (the source of its module and
-of the suite's method helpers it uses), the resolved config, the sequence
-reference with its frame range and data hash, the noise spec and seed, the
-metric protocol with its version and the threshold protocol. Equal keys mean
+of the suite's method helpers it uses), the resolved config, the method's
+fingerprint (a network's weights file hash), the sequence reference with its
+frame range and data hash, the noise spec and seed, the metric protocol with its
+version and the threshold protocol. Equal keys mean
 equal results, so a stored job is reused; a changed config, method file,
 frame or protocol version changes the key and only those jobs run again.
 
@@ -167,6 +168,7 @@ class _Variant:
     config_cls: str
     config_hash: str
     code: str
+    inputs: tuple[tuple[str, str], ...] = ()  # the method's fingerprint (e.g. its weights file's sha256)
 
 
 def _resolve_methods(cfg: RunConfig, device: str) -> list[_Variant]:
@@ -187,6 +189,7 @@ def _resolve_methods(cfg: RunConfig, device: str) -> list[_Variant]:
                 config_cls=type(method.config).__name__,
                 config_hash=method.config.config_hash(),
                 code=code_version(cls),
+                inputs=tuple(sorted(method.fingerprint().items())),
             )
         )
     return variants
@@ -274,6 +277,8 @@ def _jobs_for(
         "noise": noise,
         "seed": seed,
     }
+    if v.inputs:  # only methods that read files of their own (weights); keeps every other key as it was
+        detection["inputs"] = dict(v.inputs)
     det_key = content_key(detection)
     return [
         Job(
