@@ -10,7 +10,6 @@ coordinate of one mode to a rank vector. The target is the closed-form
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
 from dataclasses import dataclass
 from typing import ClassVar, Literal
@@ -18,19 +17,16 @@ from typing import ClassVar, Literal
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from istdbench.core.config import MethodConfig
 from istdbench.core.errors import InvalidParameterError
-from istdbench.core.method import Method, RawOutput
+from istdbench.core.method import RawOutput
 from istdbench.core.registry import register
 
-from ._chunks import run_chunked
 from ._fitstate import FitState, chunk_state
 from ._lowrank import Solver, Workspace, dense_terms, frame_cores, tucker_nuclear_norm
+from ._neuralfit import ChunkedNeuralMethod, run_fit
 from ._siren import SineFactor, factor_param_count
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -247,6 +243,35 @@ def neurstt_loss(
     return tucker_nuclear_norm(model.core, fh, fw, rows, solver, cfg.polar_steps) + dense
 
 
+class NeurSTTFit:
+    """The `FitProblem` of one chunk: model, Adam (coupled L2 weight decay) and the NeurSTT loss."""
+
+    def __init__(self, frames: np.ndarray, cfg: NeurSTTConfig, device: str, seed: int) -> None:
+        dev = torch.device(device)
+        dtype = getattr(torch, cfg.dtype)
+        self.cfg = cfg
+        self.model = NeurSTTModel(frames.shape, cfg, torch.Generator().manual_seed(seed)).to(dev)
+        self.frames = torch.from_numpy(np.array(frames)).to(device=dev, dtype=dtype)  # a copy: input stays read-only
+        self.data = self.frames.transpose(0, 1).contiguous()  # (H, L, W), the layout of `NeurSTTModel.left_factors`
+        self.mask = (self.data != 0).to(dtype) if cfg.l1_mask == "nonzero" else None
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.solver = solver_for(cfg, dev)
+        self.workspace = Workspace()
+
+    def loss(self, step: int) -> torch.Tensor:
+        return neurstt_loss(self.model, self.data, self.mask, self.cfg, step, self.solver, self.workspace)
+
+    def maps(self) -> RawOutput:
+        background = self.model.background()
+        diff = self.frames - background
+        target = torch.sign(diff) * torch.relu(diff.abs() - self.cfg.lam / 2)
+        return RawOutput(
+            target=target.float().cpu().numpy(),
+            background=background.float().cpu().numpy(),
+            diagnostics={"solver": self.solver},
+        )
+
+
 def fit_chunk(
     frames: np.ndarray,
     cfg: NeurSTTConfig,
@@ -260,43 +285,13 @@ def fit_chunk(
     ``state`` the fit is written every ``state.every`` steps and continues
     from a saved state of the same fit (see `FitState`).
     """
-    dev = torch.device(device)
-    dtype = getattr(torch, cfg.dtype)
-    generator = torch.Generator().manual_seed(cfg.seed if seed is None else seed)
-    model = NeurSTTModel(frames.shape, cfg, generator).to(dev)
-    frames_t = torch.from_numpy(np.array(frames)).to(device=dev, dtype=dtype)  # a copy: the input stays read-only
-    data = frames_t.transpose(0, 1).contiguous()  # (H, L, W), the layout of `NeurSTTModel.left_factors`
-    mask = (data != 0).to(dtype) if cfg.l1_mask == "nonzero" else None
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    solver = solver_for(cfg, dev)
-    losses = torch.empty(cfg.iterations, dtype=torch.float64, device=dev)
-    workspace = Workspace()
-    start = state.restore(model, opt, losses) if state is not None else 0
-    for it in tqdm(
-        range(start, cfg.iterations), desc="neurstt", leave=False, disable=None, initial=start, total=cfg.iterations
-    ):
-        opt.zero_grad(set_to_none=True)
-        loss = neurstt_loss(model, data, mask, cfg, it, solver, workspace)
-        loss.backward()
-        opt.step()
-        losses[it] = loss.detach()
-        if state is not None and state.due(it + 1, cfg.iterations):
-            state.save(it + 1, model, opt, losses)
-    with torch.no_grad():
-        background = model.background()
-        diff = frames_t - background
-        target = torch.sign(diff) * torch.relu(diff.abs() - cfg.lam / 2)
-    curve = losses.cpu().numpy()
-    log.info("neurstt chunk of %s frames: loss %.4g -> %.4g", frames.shape[0], curve[0], curve[-1])
-    return RawOutput(
-        target=target.float().cpu().numpy(),
-        background=background.float().cpu().numpy(),
-        diagnostics={"loss": curve.tolist(), "iterations": cfg.iterations, "solver": solver, "resumed_from": start},
-    )
+    seed = cfg.seed if seed is None else seed
+    build = lambda: NeurSTTFit(frames, cfg, device, seed)  # noqa: E731
+    return run_fit(build, cfg.iterations, desc="neurstt", state=state)[cfg.iterations]
 
 
 @register("neurstt")
-class NeurSTT(Method):
+class NeurSTT(ChunkedNeuralMethod):
     """NeurSTT: unsupervised neural Tucker background plus a soft-thresholded target.
 
     Notes
@@ -361,31 +356,25 @@ class NeurSTT(Method):
     commit 2831b363 (main.py, models/model_NeurSTT.py, models/utils.py).
     """
 
-    kind = "multi-frame"
     config_cls = NeurSTTConfig
     presets: ClassVar[dict[str, MethodConfig]] = {"paper": PAPER, "authors": AUTHORS}
     default_preset = "paper"
     citation = "NeurSTT (the seed paper); code: github.com/fengyiwu98/NeurSTT @2831b363"
-    gpu_capable = True
-    learned = True
 
     config: NeurSTTConfig
-
-    def min_frames(self) -> int:
-        return 2
 
     def n_params(self, shape: tuple[int, int, int]) -> int:
         """Parameters of one chunk's model for input frames of shape (T, H, W)."""
         length = min(shape[0], self.config.chunk_length)
         return param_count((length, shape[1], shape[2]), self.config)
 
-    def _detect(self, frames: np.ndarray) -> RawOutput:
+    def _detect_checkpoints(self, frames: np.ndarray, steps: tuple[int, ...]) -> dict[int, RawOutput]:
         cfg = self.config
         tucker_ranks((min(len(frames), cfg.chunk_length), *frames.shape[1:]), cfg.rank_ratio)
+        return super()._detect_checkpoints(frames, steps)
 
-        def fit(chunk: np.ndarray, index: int) -> RawOutput:
-            seed = cfg.seed + index
-            state = chunk_state(self.state_dir, self.name, cfg.config_hash(), self.device, seed, chunk)
-            return fit_chunk(chunk, cfg, self.device, seed, state)
+    def fit_problem(self, chunk: np.ndarray, seed: int) -> NeurSTTFit:
+        return NeurSTTFit(chunk, self.config, self.device, seed)
 
-        return run_chunked(frames, cfg.chunk_length, fit)
+    def fit_state(self, chunk: np.ndarray, seed: int) -> FitState | None:
+        return chunk_state(self.state_dir, self.name, self.config.config_hash(), self.device, seed, chunk)
