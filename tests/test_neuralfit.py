@@ -154,3 +154,40 @@ def test_a_resumed_fit_reports_the_time_of_all_its_attempts(method, tmp_path, mo
     assert resumed.diagnostics["resumed_steps"] == 6 + 2
     assert [c["resumed_from"] for c in resumed.diagnostics["chunks"]] == [6, 2]
     _same(resumed, straight)
+
+
+def test_a_resumed_jobs_row_counts_every_attempt_and_says_it_resumed(tmp_path, monkeypatch):
+    """Through the worker's `run_task`: the row's runtime is near the uninterrupted one, ``resumed_steps`` set."""
+    from istdbench.runners.config import parse_config
+    from istdbench.runners.execute import run_task
+    from istdbench.runners.jobs import group_tasks, plan_jobs
+
+    cfg = parse_config(
+        {
+            "methods": {"3dstpm": {"set": {"iterations": 6, "lr": 1e-2}}},
+            "sequences": [{"refs": ["synthetic:h=24,w=24,t=4,seed=0"]}],
+        }
+    )
+    jobs = plan_jobs(cfg)
+    _wrap_loss(monkeypatch, "3dstpm", lambda n: time.sleep(0.25))  # the steps dominate the fit's time
+
+    def row(outcomes):
+        (outcome,) = outcomes
+        assert not outcome.error, outcome.error
+        return outcome.rows[0]
+
+    row(run_task(group_tasks(jobs, threads=1)[0]))  # warm-up: the first fit of a process pays one-off costs
+    straight = row(run_task(group_tasks(jobs, threads=1, state_root=tmp_path / "a")[0]))
+    _every(monkeypatch, "3dstpm", 2)
+    task = group_tasks(jobs, threads=1, state_root=tmp_path / "b")[0]
+
+    def kill(n: int) -> None:
+        if n == 4:
+            raise Killed
+
+    with monkeypatch.context() as m:
+        _wrap_loss(m, "3dstpm", kill)
+        assert run_task(task)[0].error.startswith("Killed")
+    resumed = row(run_task(task))
+    assert (straight["resumed_steps"], resumed["resumed_steps"]) == (0, 2)
+    assert 0.85 < resumed["runtime_s"] / straight["runtime_s"] < 1.2  # 2 steps before the kill + 4 after: 6 of 6
