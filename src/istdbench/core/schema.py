@@ -10,6 +10,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "job_key",
     "method",
     "preset",
+    "label",
     "config_hash",
     "dataset",
     "sequence",
@@ -40,12 +41,13 @@ ROW_COLUMNS: tuple[str, ...] = (
 )
 """Every column, in the order the CSV files store them.
 
+``label``: the run config's name for the method variant (empty: none given).
 ``resumed_steps``: optimiser steps a neural fit took from saved state (0: it
 ran uninterrupted; empty for methods without a resumable fit); its
 ``runtime_s`` counts every attempt.
 """
 
-ADDED_COLUMNS: dict[str, str] = {"resumed_steps": ""}
+ADDED_COLUMNS: dict[str, str] = {"label": "", "resumed_steps": ""}
 """Columns added after the first store schema, with the value a job stored before them reads as."""
 
 FLOAT_COLUMNS: tuple[str, ...] = ("value", "runtime_s", "s_per_frame")

@@ -79,12 +79,13 @@ def contrast_gains(
     frames : ndarray of shape (T, H, W)
         Input frames scaled to [0, 1] (MATLAB ``im2double``).
     maps : ndarray of shape (T, H, W)
-        Raw target maps; normalised by the protocol's rule before measuring.
+        Raw target maps; cut to 0/1 by a binarising protocol's rule, then
+        normalised by the protocol's rule before measuring.
     centres : list of T arrays of shape (k, 2)
         Zero-based (row, col) target centres per frame; rounded as the toolbox
         rounds its 1-based annotations.
     protocol : str
-        ``tensoristd`` or ``clean[...]``.
+        ``tensoristd`` or ``clean[...]``, optionally ``+bin(RULE)``.
 
     Returns
     -------
@@ -93,7 +94,7 @@ def contrast_gains(
     """
     proto = get_protocol(protocol)
     inp = np.asarray(frames, dtype=np.float64)
-    out = proto.normalise(maps)
+    out = proto.normalise(proto.prepare(maps))
     zero = out.reshape(len(out), -1).max(axis=1) <= 0
     t, rc = _assign(centres, zero, proto.toolbox_contrast)
     s_in, c_in = _signal_clutter(_patches(inp, t, rc))

@@ -5,6 +5,12 @@ ROC protocol, the contrast gains (SCRG, BSF, CG) under the same protocol, and
 Pd/Fa plus, where the sequence has masks, IoU, F1 and nIoU under a threshold
 rule. ``evaluate_full`` also returns the ROC curves for ``curves.npz``.
 
+Under a binarising protocol (``tensoristd+bin(chunk-max:0.4)``) every metric
+scores the 0/1 maps its rule cuts, as the toolbox and the authors' scripts
+score the PNGs such a rule writes: the threshold rule then applies to those
+maps (``ratio``, ``chunk-max`` and ``fixed`` below 1 give back the same mask),
+and ``empty_frames`` counts the frames the rule leaves empty.
+
 What each kind of bad or degenerate input gives (NaN/inf maps, shape
 mismatches, all-zero maps, frames without targets, border targets, points on
 the image edge) is tabled in ``metrics/PROTOCOLS.md``.
@@ -23,7 +29,7 @@ from ._checks import check_maps
 from .contrast import contrast_gains
 from .groundtruth import centres, require_ground_truth
 from .pixel import pixel_metrics
-from .protocols import RocProtocol
+from .protocols import RocProtocol, get_protocol
 from .roc3d import Roc3DResult, roc3d
 from .target import pd_fa
 from .thresholds import ThresholdRule, parse_threshold
@@ -56,7 +62,7 @@ def evaluate_full(
     seq : Sequence
         Frames (for the contrast gains) and ground truth (masks and/or points).
     protocol : str
-        ROC protocol (`istdbench.metrics.protocols`).
+        ROC protocol (`istdbench.metrics.protocols`), possibly binarising (``+bin(RULE)``).
     threshold : str
         Binarisation rule for IoU/F1/nIoU/Pd/Fa (`istdbench.metrics.thresholds`).
 
@@ -69,16 +75,20 @@ def evaluate_full(
         A bad protocol or threshold spec.
     """
     rule = parse_threshold(threshold)
-    values = check_maps(maps, seq)
+    proto = get_protocol(protocol)
+    raw = check_maps(maps, seq)
     require_ground_truth(seq)
-    roc = roc3d(values, seq, protocol)
+    roc = roc3d(raw, seq, proto)
+    values = proto.prepare(raw)  # the maps as scored: raw, or the 0/1 cut of a binarising protocol
     gt_centres = centres(seq)
     detections = rule.binarize(values)
     metrics: dict[str, float] = dict(roc.aucs)
+    if proto.binarize is not None:
+        metrics["empty_frames"] = float(roc.n_frames_empty)
     if seq.masks is not None:
         metrics.update(pixel_metrics(detections, seq.masks))
     metrics.update(pd_fa(detections, gt_centres).as_dict())
-    metrics.update(contrast_gains(seq.frames, values, gt_centres, protocol))
+    metrics.update(contrast_gains(seq.frames, raw, gt_centres, proto))
     log.debug("evaluated %s under %s / %s", seq.name, roc.protocol, rule.spec)
     return Evaluation(metrics=metrics, roc=roc, protocol=roc.protocol, threshold=rule.spec)
 
@@ -92,7 +102,7 @@ def evaluate(
     """Flat dict of every applicable metric (see `evaluate_full`).
 
     Keys: ``AUC_FPR_TPR, AUC_tau_TPR, AUC_tau_FPR, AUC_BS, AUC_TD, AUC_TDBS,
-    AUC_ODP, AUC_SNPR``, ``IoU, F1, nIoU`` (only with masks), ``Pd, Fa``,
-    ``SCRG, BSF, CG``.
+    AUC_ODP, AUC_SNPR``, ``empty_frames`` (only under a binarising protocol),
+    ``IoU, F1, nIoU`` (only with masks), ``Pd, Fa``, ``SCRG, BSF, CG``.
     """
     return evaluate_full(maps, seq, protocol, threshold).metrics

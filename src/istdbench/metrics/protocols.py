@@ -32,15 +32,29 @@ contrast (SCRG/BSF/CG)         on the quantised map; an all-zero map does  on th
 
 A frame whose map has no positive value is all zero under both protocols (the
 toolbox would divide by a negative maximum and invert such a map).
+
+Binarised input: ``PROTOCOL+bin(RULE)`` (e.g. ``tensoristd+bin(chunk-max:0.4)``,
+recorded as ``tensoristd@1+bin(chunk-max:0.4)``) first cuts the raw maps by
+the threshold rule ``RULE`` (`istdbench.metrics.thresholds`) into 0/1 maps and
+scores those, which is what the toolbox computes from the 0/255 PNGs such a
+rule writes (``imread`` / 255 gives the same 0/1 values). This replays the
+pipeline of the NeurSTT and 3-D CNN authors, whose code writes only binary
+PNGs (0.4 and 0.5 x the chunk's maximum). Every metric of the evaluation then
+sees the binary maps; a frame the rule leaves empty is an all-zero map, which
+``tensoristd`` drops from FPR (its targets count as missed).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from istdbench.core.errors import InvalidParameterError, unknown_name
+
+from .thresholds import DEFAULT_CHUNK, ThresholdRule, parse_threshold
 
 PROTOCOLS: dict[str, str] = {"tensoristd": "1", "clean": "1"}
 """Protocol name -> version; a result row records ``protocol@version``."""
@@ -64,6 +78,7 @@ class RocProtocol:
     toolbox_fpr_denominator: bool = False
     close_roc: bool = True
     toolbox_contrast: bool = False
+    binarize: ThresholdRule | None = None  # score the maps this rule cuts to 0/1 (see the module docstring)
 
     def __post_init__(self) -> None:
         if self.name not in PROTOCOLS:
@@ -78,14 +93,29 @@ class RocProtocol:
         return PROTOCOLS[self.name]
 
     @property
-    def spec(self) -> str:
-        """Canonical spec string (options only where they differ from the default)."""
+    def base_spec(self) -> str:
+        """The spec without the binarisation part."""
         return self.name if self.name == "tensoristd" or self.norm == "frame" else f"{self.name}:norm={self.norm}"
 
     @property
+    def bin_suffix(self) -> str:
+        return "" if self.binarize is None else f"+bin({self.binarize.spec})"
+
+    @property
+    def spec(self) -> str:
+        """Canonical spec string (options only where they differ from the default)."""
+        return self.base_spec + self.bin_suffix
+
+    @property
     def id(self) -> str:
-        """``spec@version``: what a result row records."""
-        return f"{self.spec}@{self.version}"
+        """``spec@version``, the binarisation after the version: what a result row records."""
+        return f"{self.base_spec}@{self.version}{self.bin_suffix}"
+
+    def prepare(self, maps: np.ndarray) -> np.ndarray:
+        """The maps this protocol scores: the raw maps, or their 0/1 cut by the ``binarize`` rule (float64)."""
+        if self.binarize is None:
+            return np.asarray(maps, dtype=np.float64)
+        return self.binarize.binarize(maps).astype(np.float64)
 
     def thresholds(self) -> np.ndarray:
         """The 101 thresholds a pixel value is compared with (``>=``)."""
@@ -146,13 +176,43 @@ _TENSORISTD = RocProtocol(
 )
 
 
+_SPEC = re.compile(r"(?P<base>[^+]*?)\s*(?:\+\s*bin\((?P<rule>[^()]*)\))?")
+
+
 def get_protocol(spec: str | RocProtocol) -> RocProtocol:
-    """Parse ``tensoristd``, ``clean``, ``clean:norm=frame`` or ``clean:norm=sequence``."""
+    """Parse ``tensoristd``, ``clean``, ``clean:norm=frame|sequence``, each optionally ``+bin(RULE)``."""
     if isinstance(spec, RocProtocol):
         return spec
     if not isinstance(spec, str):
         raise InvalidParameterError(f"protocol must be a string such as 'tensoristd'; got {spec!r}.")
-    name, _, opts = spec.strip().partition(":")
+    match = _SPEC.fullmatch(spec.strip())
+    if match is None:
+        raise InvalidParameterError(
+            f"protocol {spec!r} is not of the form NAME[:OPTIONS][+bin(RULE)], e.g. 'tensoristd+bin(chunk-max:0.4)'."
+        )
+    proto = _base_protocol(match["base"], spec)
+    return proto if match["rule"] is None else with_binarize(proto, match["rule"])
+
+
+def with_binarize(
+    spec: str | RocProtocol, rule: str | ThresholdRule | None, default_chunk: int = DEFAULT_CHUNK
+) -> RocProtocol:
+    """The protocol ``spec`` scoring the maps cut by ``rule`` (None or ``"none"``: the raw maps).
+
+    ``default_chunk``: the chunk length of a ``chunk-max:R`` rule given without one.
+    """
+    proto = get_protocol(spec)
+    if rule is None or (isinstance(rule, str) and rule.strip() == "none"):
+        return dataclasses.replace(proto, binarize=None)
+    if proto.binarize is not None:
+        raise InvalidParameterError(
+            f"protocol {proto.spec!r} already binarises its maps; give one rule, not a second {rule!r}."
+        )
+    return dataclasses.replace(proto, binarize=parse_threshold(rule, default_chunk))
+
+
+def _base_protocol(base: str, spec: str) -> RocProtocol:
+    name, _, opts = base.strip().partition(":")
     if name not in PROTOCOLS:
         raise unknown_name("ROC protocol", name, PROTOCOLS)
     if name == "tensoristd":

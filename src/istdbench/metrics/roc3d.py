@@ -62,6 +62,10 @@ class Roc3DResult:
         Targets in the TPR denominator.
     n_frames_fpr : int
         Frames that contributed to FPR.
+    n_frames_empty : int
+        Frames whose scored map has no positive value (``tensoristd`` drops
+        them from FPR and counts their targets as missed); with a binarising
+        protocol, the frames its rule leaves empty.
     """
 
     thresholds: np.ndarray
@@ -72,6 +76,7 @@ class Roc3DResult:
     protocol: str
     n_targets: int = 0
     n_frames_fpr: int = 0
+    n_frames_empty: int = 0
 
     def curves(self) -> dict[str, np.ndarray]:
         """The arrays stored in a job's ``curves.npz``."""
@@ -131,7 +136,8 @@ def roc3d(maps: np.ndarray, seq: Sequence, protocol: str | RocProtocol = "tensor
         Ground truth: masks (8-connected components are the targets) or
         points (a 3x3 box each).
     protocol : str
-        ``tensoristd`` (the toolbox's exact rules) or ``clean[:norm=frame|sequence]``;
+        ``tensoristd`` (the toolbox's exact rules) or ``clean[:norm=frame|sequence]``,
+        either with ``+bin(RULE)`` to score the maps a threshold rule cuts to 0/1;
         see `istdbench.metrics.protocols`.
 
     Returns
@@ -145,7 +151,7 @@ def roc3d(maps: np.ndarray, seq: Sequence, protocol: str | RocProtocol = "tensor
         without ground truth, or no target left to score.
     """
     proto = get_protocol(protocol)
-    values = check_maps(maps, seq)
+    values = proto.prepare(check_maps(maps, seq))
     regions = target_regions(seq, proto.box_radius, proto.drop_border_targets)
     if regions.n_targets == 0:
         why = " (protocol 'tensoristd' drops targets on the image border)" if proto.drop_border_targets else ""
@@ -171,10 +177,19 @@ def roc3d(maps: np.ndarray, seq: Sequence, protocol: str | RocProtocol = "tensor
         denominator = n_scored * (h * w - (2 * proto.box_radius + 1) ** 2)
     else:
         denominator = int(background.sum())
+    if proto.binarize is not None and zero.all():
+        log.warning(
+            "binarisation rule %s leaves every one of the %d maps of %r empty: no detection, TPR 0%s",
+            proto.binarize.spec,
+            len(values),
+            seq.name,
+            "; the toolbox rule drops every frame from FPR" if proto.skip_zero_frames else "",
+        )
     if denominator > 0:
         fpr = false_counts / denominator
     else:
-        log.warning("no frame of %r is scored for FPR (all maps zero?); FPR is set to 0", seq.name)
+        if proto.binarize is None:
+            log.warning("no frame of %r is scored for FPR (all maps zero?); FPR is set to 0", seq.name)
         fpr = np.zeros(N_LEVELS)
 
     tau = proto.tau()
@@ -187,4 +202,5 @@ def roc3d(maps: np.ndarray, seq: Sequence, protocol: str | RocProtocol = "tensor
         protocol=proto.id,
         n_targets=regions.n_targets,
         n_frames_fpr=n_scored,
+        n_frames_empty=int(zero.sum()),
     )

@@ -76,6 +76,7 @@ class Job:
     protocol: str
     protocol_version: str
     threshold: str
+    label: str = ""  # the run config's name for this method variant (empty: none given)
 
     @property
     def dataset(self) -> str:
@@ -127,7 +128,8 @@ def plan_jobs(cfg: RunConfig, data_root: str | Path | None = None, device: str |
             for noise_spec in block.noise:
                 for seed in cfg.seeds:
                     for variant in variants:
-                        jobs.extend(_jobs_for(variant, info, noises[noise_spec], seed, protocols, threshold))
+                        scored = _variant_protocols(variant, protocols, cfg.binarize)
+                        jobs.extend(_jobs_for(variant, info, noises[noise_spec], seed, scored, threshold))
     return list({j.key: j for j in jobs}.values())
 
 
@@ -198,6 +200,20 @@ def _resolve_protocols(specs: tuple[str, ...]) -> dict[str, str]:
 
     resolved = [get_protocol(spec) for spec in specs]
     return {p.spec: p.id for p in resolved}
+
+
+def _variant_protocols(v: _Variant, protocols: dict[str, str], default_rules: tuple[str, ...]) -> dict[str, str]:
+    """The variant's protocols: each of the config's, once per binarize rule (``none``: the raw maps)."""
+    from istdbench.metrics.protocols import with_binarize
+
+    chunk = v.config.get("chunk_length")
+    chunk = chunk if isinstance(chunk, int) and chunk >= 1 else 80
+    scored = {}
+    for spec in protocols:
+        for rule in v.spec.binarize or default_rules:
+            proto = with_binarize(spec, rule, chunk)
+            scored[proto.spec] = proto.id
+    return scored
 
 
 def check_device(device: str) -> str:
@@ -279,6 +295,7 @@ def _jobs_for(
         Job(
             key=content_key(
                 {"detection": det_key, "truth": info.truth_hash, "protocol": version, "threshold": threshold}
+                | ({"label": v.spec.label} if v.spec.label else {})
             ),
             detection_key=det_key,
             method=v.spec.name,
@@ -296,6 +313,7 @@ def _jobs_for(
             protocol=name,
             protocol_version=version,
             threshold=threshold,
+            label=v.spec.label,
         )
         for name, version in protocols.items()
     ]
