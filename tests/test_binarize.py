@@ -14,7 +14,7 @@ from istdbench.cli import main
 from istdbench.core.errors import InvalidParameterError, UnknownNameError
 from istdbench.core.types import Sequence
 from istdbench.metrics.evaluate import evaluate_full
-from istdbench.metrics.protocols import get_protocol, with_binarize
+from istdbench.metrics.protocols import get_protocol, protocol_from_id, with_binarize
 from istdbench.metrics.roc3d import roc3d
 from istdbench.metrics.thresholds import parse_threshold
 
@@ -82,6 +82,16 @@ def test_every_metric_scores_the_binary_maps():
     assert raw["IoU"] == binary["IoU"]  # ratio:0.5 of the raw maps cuts the same pixels here
     zero_one = evaluate_full(maps > parse_threshold("chunk-max:0.4").cutoffs(maps), seq, "tensoristd").metrics
     assert {k: v for k, v in binary.items() if k != "empty_frames"} == zero_one  # contrast gains included
+
+
+def test_a_recorded_protocol_reads_back():
+    for spec in ("tensoristd", "clean:norm=sequence+bin(ratio:0.5)", "tensoristd+bin(chunk-max:0.4,10)"):
+        proto = get_protocol(spec)
+        assert protocol_from_id(proto.id) == proto
+    with pytest.raises(InvalidParameterError, match="version 2; this suite has tensoristd@1"):
+        protocol_from_id("tensoristd@2+bin(ratio:0.5)")
+    with pytest.raises(InvalidParameterError, match="not a recorded protocol"):
+        protocol_from_id("tensoristd")
 
 
 def test_bad_binarisation_rules():

@@ -180,3 +180,17 @@ def test_siren_init_with_another_activation_warns():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         PAPER.with_overrides({"regularizer": "none", "phi": 0.0})  # no TV and no weight: consistent
+
+
+def test_the_ablation_configs_share_the_published_setting_as_one_job():
+    from istdbench.runners.config import load_config
+    from istdbench.runners.jobs import plan_jobs
+
+    keys: dict[str, set[int]] = {}
+    for n in range(3, 8):
+        for job in plan_jobs(load_config(f"ablation-table{n}")):
+            assert job.protocol_version.startswith("tensoristd@1+bin(chunk-max:0.")
+            keys.setdefault(job.key, set()).add(n)
+            if job.label == "paper":
+                assert keys[job.key] == set(range(3, n + 1))  # the same job in every table so far
+    assert len(keys) == 64  # 31 NeurSTT settings and 3DSTPM on two clips

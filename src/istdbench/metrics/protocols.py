@@ -232,6 +232,24 @@ def _base_protocol(base: str, spec: str) -> RocProtocol:
     return RocProtocol(name="clean", norm=norm)
 
 
+def protocol_from_id(recorded: str) -> RocProtocol:
+    """The protocol a result row recorded (``tensoristd@1``, ``clean:norm=sequence@1+bin(ratio:0.5)``).
+
+    Raises `InvalidParameterError` when the recorded version is not this suite's.
+    """
+    match = re.fullmatch(r"(?P<base>[^@]+)@(?P<version>[^+]+)(?P<bin>\+bin\(.*\))?", recorded.strip())
+    if match is None:
+        raise InvalidParameterError(
+            f"{recorded!r} is not a recorded protocol of the form NAME[:OPTIONS]@VERSION[+bin(RULE)]."
+        )
+    proto = get_protocol(match["base"] + (match["bin"] or ""))
+    if proto.version != match["version"]:
+        raise InvalidParameterError(
+            f"protocol {recorded!r} is version {match['version']}; this suite has {proto.name}@{proto.version}."
+        )
+    return proto
+
+
 def protocol_id(spec: str | RocProtocol) -> str:
     """``spec@version`` of a protocol spec, e.g. ``tensoristd@1`` or ``clean:norm=sequence@1``."""
     return get_protocol(spec).id
