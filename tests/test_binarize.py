@@ -94,6 +94,22 @@ def test_a_recorded_protocol_reads_back():
         protocol_from_id("tensoristd")
 
 
+def test_image_sets_are_binarised_per_image():
+    from istdbench.core.types import ImageSet
+
+    rng = np.random.default_rng(0)
+    images = [rng.random((12, 10)).astype(np.float32) * 0.3, rng.random((9, 14)).astype(np.float32) * 0.3]
+    masks = [np.zeros(im.shape, bool) for im in images]
+    for im, m, (r, c) in zip(images, masks, [(5, 4), (4, 7)], strict=True):
+        im[r, c], m[r, c] = 1.0, True
+    data = ImageSet(images=images, names=("a", "b"), masks=masks, name="tiny")
+    binary = [(im > 0.5 * im.max()).astype(np.float64) for im in images]
+    got = evaluate_full(images, data, "tensoristd+bin(ratio:0.5)").metrics
+    assert {k: v for k, v in got.items() if k != "empty_frames"} == evaluate_full(binary, data, "tensoristd").metrics
+    with pytest.raises(InvalidParameterError, match="an image set has none"):
+        evaluate_full(images, data, "tensoristd+bin(chunk-max:0.4)")
+
+
 def test_bad_binarisation_rules():
     with pytest.raises(UnknownNameError, match="Did you mean 'chunk-max'"):
         get_protocol("tensoristd+bin(chunkmax:0.4)")
@@ -103,13 +119,15 @@ def test_bad_binarisation_rules():
         with_binarize("tensoristd+bin(ratio:0.5)", "ratio:0.4")
     with pytest.raises(InvalidParameterError, match=r"range \[0, 1\]"):
         with_binarize("tensoristd", "chunk-max:4")
+    with pytest.raises(InvalidParameterError, match="'basicirstd' scores binarised maps by its own threshold rule"):
+        get_protocol("basicirstd+bin(ratio:0.5)")
 
 
 def test_a_rule_that_leaves_every_map_empty_warns_and_reports(caplog):
     seq, maps = _two_frames()
     with caplog.at_level(logging.WARNING):
         res = evaluate_full(maps, seq, "tensoristd+bin(fixed:5)")
-    assert "leaves every one of the 2 maps of 'hand' empty" in caplog.text
+    assert "leaves every one of the 2 maps of sequence 'hand' empty" in caplog.text
     assert "drops every frame from FPR" in caplog.text
     assert res.metrics["empty_frames"] == 2.0 and res.roc.n_frames_fpr == 0
     assert res.metrics["AUC_tau_TPR"] == 0.0 and not res.roc.tpr.any()
@@ -226,3 +244,11 @@ def test_run_config_bad_binarize():
         parse_config(_config({"tophat": [{"label": "a"}, {"label": "b", "binarize": "ratio:0.5"}]}))
     with pytest.raises(InvalidParameterError, match="same label"):
         parse_config(_config({"neurstt": [{"label": "a"}, {"label": "a", "preset": "authors"}]}))
+
+
+def test_run_config_binarize_leaves_basicirstd_as_it_is():
+    from istdbench.runners.config import parse_config
+    from istdbench.runners.jobs import plan_jobs
+
+    cfg = parse_config(_config({"tophat": {}}, binarize="ratio:0.5", protocols=["tensoristd", "basicirstd"]))
+    assert {j.protocol_version for j in plan_jobs(cfg)} == {"tensoristd@1+bin(ratio:0.5)", "basicirstd@1"}

@@ -279,7 +279,7 @@ def test_sequence_without_ground_truth_rejected():
 
 
 def test_protocol_names():
-    assert PROTOCOLS == {"tensoristd": "1", "clean": "1"}
+    assert PROTOCOLS == {"tensoristd": "1", "clean": "1", "basicirstd": "1"}
     assert protocol_id("clean:norm=frame") == "clean@1"
     assert get_protocol("clean:norm=sequence").norm == "sequence"
     with pytest.raises(UnknownNameError, match="Did you mean 'tensoristd'"):

@@ -135,7 +135,7 @@ def test_plan_rejects_unknown_sequence_in_catalog(tmp_path):
 
 def test_plan_rejects_unknown_protocol_threshold_noise():
     base = {"methods": ["tophat"], "sequences": SEQ}
-    with pytest.raises(UnknownNameError, match=r"Unknown ROC protocol 'tensorist'"):
+    with pytest.raises(UnknownNameError, match=r"Unknown protocol 'tensorist'"):
         plan_jobs(parse_config({**base, "protocols": ["tensorist"]}))
     with pytest.raises(InvalidParameterError, match=r"threshold"):
         plan_jobs(parse_config({**base, "threshold": "half"}))

@@ -1,4 +1,4 @@
-"""``istdbench datasets``: what a data root holds (name, frames, size, annotated targets)."""
+"""``istdbench datasets``: what a data root holds (clips: frames, size, targets; image sets: layout, splits)."""
 
 from __future__ import annotations
 
@@ -14,25 +14,47 @@ from . import main
 @click.option("--data-root", type=click.Path(file_okay=False), help="Root of the named datasets ($ISTDBENCH_DATA).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def datasets_cmd(data_root: str | None, as_json: bool) -> None:
-    """List the clips under the data root; each name works as a SEQUENCE argument (e.g. daub/sequence1).
+    """List the clips and image sets under the data root; each name works as a DATASET argument.
 
-    Synthetic sequences need no data root: use synthetic:h=64,w=64,t=20,seed=0 (keys: h, w, t, seed,
-    targets, scr, clutter=cloud|ground|mixed, size_min, size_max, speed, drift, sensor, distractors).
+    Clips (e.g. daub/sequence1) are sequences; image sets (e.g. sirst) are single images with masks,
+    chosen with --split NAME. Synthetic sequences need no data root: use synthetic:h=64,w=64,t=20,seed=0
+    (keys: h, w, t, seed, targets, scr, clutter=cloud|ground|mixed, size_min, size_max, speed, drift,
+    sensor, distractors).
     """
-    from istdbench.datasets.catalog import discover, resolve_data_root, summarize
+    from istdbench.datasets.catalog import (
+        discover,
+        image_set_layouts,
+        resolve_data_root,
+        summarize,
+        summarize_image_set,
+    )
 
     root = resolve_data_root(data_root)
     rows = [summarize(layout) for layout in discover(root)]
+    sets = [summarize_image_set(layout) for layout in image_set_layouts(root).values()]
     if as_json:
-        click.echo(json.dumps([asdict(r) for r in rows], indent=2))
+        out = [{"kind": "clip", **asdict(r)} for r in rows] + [{"kind": "image set", **asdict(s)} for s in sets]
+        click.echo(json.dumps(out, indent=2))
         return
-    if not rows:
-        click.echo(f"no clips under {root} (expected <group>/<clip>/ frame folders).")
+    if not rows and not sets:
+        click.echo(f"no clips or image sets under {root} (expected <group>/<clip>/ frame folders or dataset folders).")
         return
-    width = max(len("name"), *(len(r.name) for r in rows))
-    click.echo(f"{'name':<{width}}  {'frames':>6}  {'size (WxH)':>10}  {'targets':>7}  annotation")
-    for r in rows:
-        targets = "-" if r.targets is None else str(r.targets)
-        size = f"{r.width}x{r.height}"
-        click.echo(f"{r.name:<{width}}  {r.frames:>6}  {size:>10}  {targets:>7}  {r.annotation}")
-    click.echo(f"{len(rows)} clips under {root}")
+    if rows:
+        width = max(len("name"), *(len(r.name) for r in rows))
+        click.echo(f"{'name':<{width}}  {'frames':>6}  {'size (WxH)':>10}  {'targets':>7}  annotation")
+        for r in rows:
+            targets = "-" if r.targets is None else str(r.targets)
+            size = f"{r.width}x{r.height}"
+            click.echo(f"{r.name:<{width}}  {r.frames:>6}  {size:>10}  {targets:>7}  {r.annotation}")
+        click.echo(f"{len(rows)} clips under {root}")
+    if sets:
+        if rows:
+            click.echo("")
+        width = max(len("image set"), *(len(s.name) for s in sets))
+        click.echo(f"{'image set':<{width}}  {'images':>6}  {'layout':<10}  masks  splits (images)")
+        for s in sets:
+            splits = ", ".join(f"{name} ({n})" for name, n in s.splits.items()) or "-"
+            if s.sequences is not None:
+                splits += f"; {s.sequences} sequence{'' if s.sequences == 1 else 's'} ({s.name}/<seq>)"
+            click.echo(f"{s.name:<{width}}  {s.images:>6}  {s.layout:<10}  {'yes' if s.masks else 'no':<5}  {splits}")
+        click.echo(f"{len(sets)} image sets under {root}")

@@ -1,4 +1,4 @@
-"""``istdbench detect`` and ``istdbench methods``: run one method on one sequence; list the registry."""
+"""``istdbench detect`` and ``istdbench methods``: run one method on one sequence or image set; list the registry."""
 
 from __future__ import annotations
 
@@ -33,9 +33,10 @@ def parse_frame_range(text: str | None) -> tuple[int, int] | None:
 
 @main.command("detect")
 @click.argument("method")
-@click.argument("sequence")
+@click.argument("sequence", metavar="DATASET")
 @click.option("-o", "--output", "output", required=True, type=click.Path(dir_okay=False), help="Output .npz file.")
-@click.option("--frames", help="1-based inclusive frame range a:b.")
+@click.option("--frames", help="1-based inclusive frame range a:b (sequences).")
+@click.option("--split", help="Named split of an image set, e.g. test_NUAA-SIRST (default: the whole set).")
 @click.option("--preset", help="Named preset of the method (default: the method's default).")
 @click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override one config value.")
 @click.option("--device", default="cpu", show_default=True, help="cpu or cuda[:N] (GPU-capable methods).")
@@ -45,13 +46,25 @@ def parse_frame_range(text: str | None) -> tuple[int, int] | None:
     type=click.Path(file_okay=False),
     help="Keep resumable fit state here (NeurSTT, 3DSTPM): run the same command again to continue a killed fit.",
 )
-def detect_cmd(method, sequence, output, frames, preset, assignments, device, data_root, state_dir) -> None:
-    """Run METHOD on SEQUENCE (a catalog name, a folder, or synthetic:...) and save the raw maps."""
-    from istdbench.datasets.catalog import load_sequence
+def detect_cmd(method, sequence, output, frames, preset, assignments, device, data_root, state_dir, split) -> None:
+    """Run METHOD on DATASET and save the raw maps.
+
+    DATASET is a sequence (a catalog name such as daub/sequence1, a folder, or synthetic:...) or an
+    image set (a catalog name such as sirst, or a dataset folder); an image set's maps, one per image,
+    go into one .npz keyed by image name.
+    """
+    from istdbench.core.types import ImageSet
+    from istdbench.datasets.catalog import load_data
 
     overrides = parse_assignments(assignments)
     det_method = create_method(method, preset=preset, overrides=overrides, device=device, state_dir=state_dir)
-    seq = load_sequence(sequence, data_root, parse_frame_range(frames))
+    seq = load_data(sequence, data_root, parse_frame_range(frames), split)
+    if isinstance(seq, ImageSet):
+        from ._imagesets import save_and_report
+
+        log.info("running %s on %s (%d images)", method, seq.label, len(seq))
+        save_and_report(output, det_method.detect(seq), seq, preset or det_method.default_preset)
+        return
     log.info("running %s on %s (%d frames)", method, seq.name, len(seq))
     det = det_method.detect(seq)
     path = save_detection(output, det, seq, preset=preset or det_method.default_preset)

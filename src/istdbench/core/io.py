@@ -4,6 +4,11 @@ The file holds ``target`` (T,H,W float32, raw), ``background`` when the model
 has one, ``frames`` (1-based frame numbers of the source) and ``meta`` (a JSON
 string: method, preset, config, runtime, device, versions), so a map can be
 evaluated later without re-running the method.
+
+An image set's file (`save_image_set_detection`) holds one array per image,
+keyed by image name: ``target/<name>`` (H_i,W_i float32, raw) and
+``background/<name>`` where the model has one, ``names`` (the set's order) and
+``meta`` with ``"kind": "imageset"`` and the set's name, split and data hash.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError
-from .types import Detection, Sequence
+from .types import Detection, ImageSet, ImageSetDetection, Sequence
 
 
 def versions() -> dict[str, str]:
@@ -58,9 +63,7 @@ def atomic_write_bytes(path: Path, write: Any) -> None:
 
 def save_detection(path: str | Path, det: Detection, seq: Sequence, preset: str | None = None) -> Path:
     """Write a detection and its metadata to ``path`` (``.npz``)."""
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+    path = _npz_path(path)
     meta = {
         "method": det.method,
         "preset": preset,
@@ -89,6 +92,83 @@ def save_detection(path: str | Path, det: Detection, seq: Sequence, preset: str 
     return path
 
 
+IMAGESET_KIND = "imageset"
+
+
+def _npz_path(path: str | Path) -> Path:
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+    return path
+
+
+def save_image_set_detection(
+    path: str | Path, det: ImageSetDetection, images: ImageSet, preset: str | None = None
+) -> Path:
+    """Write the per-image maps of an image-set detection and their metadata to ``path`` (``.npz``)."""
+    path = _npz_path(path)
+    if det.names != images.names:
+        raise DataError(f"the detection's {len(det)} images are not those of image set {images.label!r}.")
+    meta = {
+        "kind": IMAGESET_KIND,
+        "method": det.method,
+        "preset": preset,
+        "config": det.config,
+        "runtime_s": det.runtime_s,
+        "seconds_per_image": det.seconds_per_frame,
+        "device": det.device,
+        "n_params": det.n_params,
+        "image_set": images.name,
+        "split": images.split,
+        "n_images": len(images),
+        "source": images.provenance.source,
+        "noise": images.provenance.noise,
+        "data_hash": images.provenance.data_hash,
+        "versions": versions(),
+    }
+    arrays: dict[str, np.ndarray] = {
+        "names": np.asarray(images.names),
+        "meta": np.asarray(json.dumps(meta, default=str)),
+    }
+    for name, target in zip(det.names, det.targets, strict=True):
+        arrays[f"target/{name}"] = target
+    if det.backgrounds is not None:
+        for name, bg in zip(det.names, det.backgrounds, strict=True):
+            arrays[f"background/{name}"] = bg
+    atomic_write_bytes(path, lambda fh: np.savez_compressed(fh, **arrays))
+    return path
+
+
+def is_image_set_maps(path: str | Path) -> bool:
+    """Whether ``path`` is an image-set maps file (`save_image_set_detection`); False for anything else."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return "names" in z.files and "target" not in z.files
+    except (OSError, ValueError):
+        return False
+
+
+def load_image_set_maps(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Image name -> raw map (in the file's order) and ``meta`` of an image-set maps file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"maps file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = set(z.files)
+            names = [str(n) for n in z["names"]] if "names" in keys else None
+            maps = {n: z[f"target/{n}"] for n in names if f"target/{n}" in keys} if names else {}
+            meta = json.loads(str(z["meta"])) if "meta" in keys else {}
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read maps file {path}: {exc}") from None
+    if names is None:
+        raise DataError(f"{path} is no image-set maps file: it has no 'names' array (keys: {sorted(keys)[:8]}).")
+    missing = [n for n in names if n not in maps]
+    if missing:
+        raise DataError(f"{path} lists {len(missing)} image(s) without a 'target/<name>' map, e.g. {missing[0]!r}.")
+    return maps, meta
+
+
 def load_maps(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """Read ``target``, ``frames`` and ``meta`` back from a detection file."""
     path = Path(path)
@@ -96,11 +176,17 @@ def load_maps(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, dict[str
         raise DataError(f"maps file not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as z:
+            if "target" not in z and "names" in z:
+                raise DataError(
+                    f"{path} holds the maps of an image set (one per image); score it against an image set."
+                )
             if "target" not in z:
                 raise DataError(f"{path} holds no 'target' array (keys: {sorted(z.files)}).")
             target = z["target"]
             frames = z["frames"] if "frames" in z else None
             meta = json.loads(str(z["meta"])) if "meta" in z else {}
+    except DataError:
+        raise
     except (OSError, ValueError) as exc:
         raise DataError(f"cannot read maps file {path}: {exc}") from None
     return target, frames, meta

@@ -3,6 +3,10 @@
 A method is a small class around a pure function: it declares its metadata and
 config, and implements ``_detect`` on a validated frame stack. The base class
 owns timing, validation and packing the result into a `Detection`.
+
+``detect`` also accepts an `ImageSet` (single images of different sizes):
+single-frame methods run ``detect_batch`` on its images and return an
+`ImageSetDetection`; multi-frame methods refuse it.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import numpy as np
 
 from .config import MethodConfig
 from .errors import InvalidParameterError, unknown_name
-from .types import Detection, Sequence
+from .types import Detection, ImageSet, ImageSetDetection, Sequence
 
 Kind = Literal["single-frame", "multi-frame"]
 
@@ -115,8 +119,14 @@ class Method(ABC):
     def min_frames(self) -> int:
         return 1
 
-    def detect(self, seq: Sequence) -> Detection:
-        """Run the method on a sequence and return the raw target map (never thresholded)."""
+    def detect(self, seq: Sequence | ImageSet) -> Detection | ImageSetDetection:
+        """Run the method on a sequence (or an image set) and return the raw target maps (never thresholded).
+
+        A `Sequence` gives a `Detection` of shape (T, H, W); an `ImageSet` gives an
+        `ImageSetDetection` with one map per image (single-frame methods only).
+        """
+        if isinstance(seq, ImageSet):
+            return self._detect_image_set(seq)
         self._check_sequence(seq)
         start = time.perf_counter()
         raw = self._detect(seq.frames)
@@ -170,7 +180,9 @@ class Method(ABC):
 
     def _check_sequence(self, seq: Sequence) -> None:
         if not isinstance(seq, Sequence):
-            raise InvalidParameterError(f"detect() expects an istdbench Sequence; got {type(seq).__name__}.")
+            raise InvalidParameterError(
+                f"detect() expects an istdbench Sequence or ImageSet; got {type(seq).__name__}."
+            )
         if len(seq) < self.min_frames():
             raise InvalidParameterError(
                 f"Method {self.name!r} needs at least {self.min_frames()} frames; sequence {seq.name!r} has {len(seq)}."
@@ -195,6 +207,47 @@ class Method(ABC):
     def _detect(self, frames: np.ndarray) -> RawOutput:
         """Compute the raw maps for validated float32 frames of shape (T, H, W)."""
 
+    def _detect_image_set(self, images: ImageSet) -> ImageSetDetection:
+        if self.kind != "single-frame":
+            raise InvalidParameterError(
+                f"Method {self.name!r} is {self.kind}: it needs a (T, H, W) Sequence, and image set "
+                f"{images.name!r} holds {len(images)} single images; use a single-frame method "
+                "(istdbench methods lists each method's kind)."
+            )
+        start = time.perf_counter()
+        outputs = [self._detect(img[None]) for img in images.images]  # each image a one-frame stack
+        elapsed = time.perf_counter() - start
+        return self._pack_image_set(images, [_frame_of(out) for out in outputs], elapsed)
+
+    def _pack_image_set(self, images: ImageSet, outputs: list[RawOutput], elapsed: float) -> ImageSetDetection:
+        """Check one (H, W) result per image and wrap them into an `ImageSetDetection`."""
+        if len(outputs) != len(images):
+            raise RuntimeError(f"{self.name} returned {len(outputs)} results for {len(images)} images.")
+        for name, img, out in zip(images.names, images.images, outputs, strict=True):
+            if np.shape(out.target) != img.shape:
+                raise RuntimeError(
+                    f"{self.name} returned a map of shape {np.shape(out.target)} for image {name!r} of {img.shape}."
+                )
+        with_bg = [out.background is not None for out in outputs]
+        if any(with_bg) and not all(with_bg):
+            raise RuntimeError(f"{self.name} returned a background for some images only.")
+        diagnostics: dict[str, list] = {}
+        for out in outputs:
+            for key, value in out.diagnostics.items():
+                diagnostics.setdefault(key, []).append(value)
+        h, w = images.images[0].shape
+        return ImageSetDetection(
+            targets=tuple(out.target for out in outputs),
+            names=images.names,
+            backgrounds=tuple(out.background for out in outputs) if all(with_bg) else None,
+            runtime_s=elapsed,
+            device=self.device,
+            n_params=self.n_params((1, h, w)),
+            diagnostics=diagnostics,
+            method=self.name,
+            config=self.config.to_dict(),
+        )
+
 
 class SingleFrameMethod(Method):
     """A method that treats each frame on its own: implement ``detect_frame``.
@@ -203,10 +256,14 @@ class SingleFrameMethod(Method):
     also estimates a background or reports diagnostics; the base class stacks the
     frames and gathers each diagnostic into a per-frame list. Methods that gain
     from processing frames together (networks: one batched forward pass)
-    override ``detect_batch`` as well.
+    override ``detect_batch`` as well: it is the one path both a `Sequence`
+    (all frames in one call) and an `ImageSet` (``image_batch`` images per call,
+    in the set's order, sizes differing) go through.
     """
 
     kind: ClassVar[Kind] = "single-frame"
+    image_batch: ClassVar[int] = 64
+    """Images of an `ImageSet` handed to one ``detect_batch`` call (bounds the float64 copies in memory)."""
 
     @abstractmethod
     def detect_frame(self, frame: np.ndarray) -> np.ndarray | RawOutput:
@@ -217,7 +274,9 @@ class SingleFrameMethod(Method):
         return [as_raw_output(self.detect_frame(frame)) for frame in frames]
 
     def _detect(self, frames: np.ndarray) -> RawOutput:
-        outputs = self.detect_batch([frame.astype(np.float64) for frame in frames])
+        outputs = [as_raw_output(r) for r in self.detect_batch([frame.astype(np.float64) for frame in frames])]
+        if len(outputs) != len(frames):
+            raise RuntimeError(f"{self.name}.detect_batch returned {len(outputs)} results for {len(frames)} frames.")
         target = np.empty(frames.shape, dtype=np.float32)
         background: np.ndarray | None = None
         diagnostics: dict[str, list] = {}
@@ -230,6 +289,28 @@ class SingleFrameMethod(Method):
             for key, value in out.diagnostics.items():
                 diagnostics.setdefault(key, []).append(value)
         return RawOutput(target=target, background=background, diagnostics=diagnostics)
+
+    def _detect_image_set(self, images: ImageSet) -> ImageSetDetection:
+        """The images through ``detect_batch``, ``image_batch`` at a time (bounded float64 copies)."""
+        start = time.perf_counter()
+        outputs: list[RawOutput] = []
+        step = max(1, int(self.image_batch))
+        for lo in range(0, len(images), step):
+            batch = [img.astype(np.float64) for img in images.images[lo : lo + step]]
+            results = self.detect_batch(batch)
+            if len(results) != len(batch):
+                raise RuntimeError(f"{self.name}.detect_batch returned {len(results)} results for {len(batch)} images.")
+            outputs.extend(as_raw_output(r) for r in results)
+        return self._pack_image_set(images, outputs, time.perf_counter() - start)
+
+
+def _frame_of(out: RawOutput) -> RawOutput:
+    """The (H, W) result of a one-frame (1, H, W) `RawOutput`."""
+    return RawOutput(
+        target=np.asarray(out.target)[0],
+        background=None if out.background is None else np.asarray(out.background)[0],
+        diagnostics=out.diagnostics,
+    )
 
 
 def as_raw_output(result: np.ndarray | RawOutput) -> RawOutput:

@@ -1,16 +1,26 @@
-"""Resolve sequence references (catalog names, folders, synthetic specs) to `Sequence` objects.
+"""Resolve data references (catalog names, folders, synthetic specs) to a `Sequence` or an `ImageSet`.
 
 A data root holds groups of clips (``<root>/<group>/<clip>/`` frames,
-``<root>/<group>/anno/<clip>.txt`` points; see `istdbench.datasets.folder`). The
-annotation format of a group comes from `KNOWN_GROUPS`, from an optional
-``<root>/catalog.toml`` that declares more groups::
+``<root>/<group>/anno/<clip>.txt`` points; see `istdbench.datasets.folder`) and
+image sets (``<root>/<set>/`` in one of the layouts of
+`istdbench.datasets.imagesets`, e.g. ``sirst``). The annotation format of a
+group comes from `KNOWN_GROUPS`, from an optional ``<root>/catalog.toml`` that
+declares more groups, or, for a group declared nowhere, is sniffed from the
+file and the frames. The same file can declare an image set's layout, and
+where a set lies outside the root::
 
     [groups.mydata]
     order = "row,col"      # or "col,row"
     delimiter = "comma"    # tab | comma | space | auto
     base = 1
 
-or, for a group declared nowhere, is sniffed from the file and the frames.
+    [imagesets.nudt]
+    layout = "basicirstd"  # sirst-v1 | sirst-v2 | basicirstd | irdst
+    path = "/data/NUDT-SIRST"   # optional; default <root>/nudt
+
+A folder under the root whose layout is detected (`detect_layout`) is an image
+set without being declared. An IRDST set's sequences are also clips:
+``irdst-sample/1`` loads IRDST sequence 1 as a `Sequence`.
 """
 
 from __future__ import annotations
@@ -22,11 +32,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from istdbench.core.errors import DataError, InvalidParameterError, unknown_name
-from istdbench.core.types import Sequence
+from istdbench.core.types import ImageSet, Sequence
 
 from .annotations import AnnotationFormat, read_points
 from .folder import ClipLayout, check_range, layout_of, load_clip
 from .images import IMAGE_EXTENSIONS, frames_hash, image_size, list_frames, natural_key
+from .imagesets import LAYOUTS, ImageSetLayout, detect_layout, image_set_layout, read_image_set, read_split
+from .irdst import irdst_sequences, load_irdst_sequence
 from .synthetic import SYNTHETIC_PREFIX, make_sequence, parse_spec
 
 log = logging.getLogger(__name__)
@@ -61,20 +73,26 @@ def resolve_data_root(data_root: str | Path | None = None) -> Path:
     return root
 
 
-def group_formats(root: Path) -> dict[str, AnnotationFormat]:
-    """`KNOWN_GROUPS` plus (overriding) the groups declared in ``<root>/catalog.toml``."""
-    formats = dict(KNOWN_GROUPS)
+def _catalog_toml(root: Path) -> dict:
+    """The parsed ``<root>/catalog.toml`` ({} when there is none)."""
     path = root / "catalog.toml"
     if not path.is_file():
-        return formats
+        return {}
     try:
         import tomllib
     except ImportError:  # Python 3.10
         raise DataError(f"reading {str(path)!r} needs Python 3.11 or newer (tomllib).") from None
     try:
-        spec = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise DataError(f"cannot read {str(path)!r}: {exc}") from None
+
+
+def group_formats(root: Path) -> dict[str, AnnotationFormat]:
+    """`KNOWN_GROUPS` plus (overriding) the groups declared in ``<root>/catalog.toml``."""
+    formats = dict(KNOWN_GROUPS)
+    spec = _catalog_toml(root)
+    path = root / "catalog.toml"
     allowed = {f.name for f in dataclasses.fields(AnnotationFormat)}
     for group, entry in spec.get("groups", {}).items():
         extra = set(entry) - allowed
@@ -93,12 +111,52 @@ def _has_frames(folder: Path) -> bool:
     return any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir() if p.is_file())
 
 
+def _groups(root: Path) -> list[Path]:
+    return sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=_nat)
+
+
+def image_set_layouts(data_root: str | Path | None = None) -> dict[str, ImageSetLayout]:
+    """Every image set of the data root by name: those ``catalog.toml`` declares, then the detected folders."""
+    root = resolve_data_root(data_root)
+    where = str(root / "catalog.toml")
+    sets: dict[str, ImageSetLayout] = {}
+    for name, entry in _catalog_toml(root).get("imagesets", {}).items():
+        extra = set(entry) - {"layout", "path"}
+        if extra:
+            raise DataError(
+                f"{where!r}, image set {name!r}: unknown keys {sorted(extra)}; allowed: ['layout', 'path']."
+            )
+        layout = entry.get("layout")
+        if layout is not None and layout not in LAYOUTS:
+            raise DataError(f"{where!r}, image set {name!r}: {unknown_name('image-set layout', str(layout), LAYOUTS)}")
+        folder = Path(str(entry.get("path", name))).expanduser()
+        sets[name] = image_set_layout(folder if folder.is_absolute() else root / folder, layout, name)
+    for group in _groups(root):
+        if group.name in sets:
+            continue
+        try:
+            layout = detect_layout(group)
+        except DataError as exc:  # an ambiguous folder must not stop the clips from loading
+            log.warning("%s", exc)
+            continue
+        if layout is not None:
+            sets[group.name] = image_set_layout(group, layout, group.name)
+    return dict(sorted(sets.items(), key=lambda kv: natural_key(kv[0])))
+
+
 def discover(data_root: str | Path | None = None) -> list[ClipLayout]:
-    """Every clip under the data root, sorted by name (groups and clips in natural order)."""
+    """Every clip under the data root, sorted by name (groups and clips in natural order).
+
+    Image sets are not clips (`image_set_layouts` lists them), except that
+    `load_sequence` also resolves an IRDST set's sequences.
+    """
     root = resolve_data_root(data_root)
     formats = group_formats(root)
+    image_sets = {layout.root for layout in image_set_layouts(root).values()}
     clips = []
-    for group in sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=_nat):
+    for group in _groups(root):
+        if group.resolve() in image_sets:
+            continue
         for clip in sorted((d for d in group.iterdir() if d.is_dir() and d.name not in _RESERVED), key=_nat):
             if not clip.name.startswith(".") and _has_frames(clip):
                 clips.append(layout_of(clip, formats.get(group.name)))
@@ -157,8 +215,11 @@ def load_sequence(ref: str, data_root: str | Path | None = None, frames: tuple[i
             clips = {c.name: c for c in discover(data_root)}
             if ref in clips:
                 return load_clip(clips[ref], frames)
+            irdst = _irdst_clips(data_root)
+            if ref in irdst:
+                return load_irdst_sequence(irdst[ref], ref.split("/", 1)[1], frames)
             if not path.is_dir():
-                raise unknown_name("sequence", ref, clips)
+                raise unknown_name("sequence", ref, [*clips, *irdst])
         elif not path.is_dir():
             resolve_data_root(None)  # raises, saying how to name a data root
     if path.is_dir():
@@ -169,6 +230,83 @@ def load_sequence(ref: str, data_root: str | Path | None = None, frames: tuple[i
         f"cannot resolve sequence {ref!r}: it is not a catalog name (<group>/<clip>), an existing folder, "
         f"or a synthetic spec ({SYNTHETIC_PREFIX}h=64,w=64,t=20,seed=0)."
     )
+
+
+def _irdst_clips(data_root: str | Path | None) -> dict[str, ImageSetLayout]:
+    """``<set>/<seq>`` -> layout, for every sequence of the root's IRDST image sets."""
+    return {
+        f"{name}/{seq}": layout
+        for name, layout in image_set_layouts(data_root).items()
+        if layout.layout == "irdst"
+        for seq in irdst_sequences(layout)
+    }
+
+
+def find_image_set(name: str, data_root: str | Path | None = None) -> ImageSetLayout:
+    """The image set called ``name`` under the data root; unknown names suggest the closest."""
+    sets = image_set_layouts(data_root)
+    if name not in sets:
+        raise unknown_name("image set", name, sets)
+    return sets[name]
+
+
+def load_image_set(ref: str, data_root: str | Path | None = None, split: str | None = None) -> ImageSet:
+    """Load an image set by catalog name (``sirst``) or folder, whole or one named ``split``.
+
+    Returns
+    -------
+    ImageSet
+        Images (float32 in [0, 1]), masks where the set has them, the canonical
+        split name, ``provenance.source`` and ``provenance.data_hash``.
+    """
+    ref = str(ref).strip()
+    path = Path(ref).expanduser()
+    if "/" not in ref and (data_root is not None or os.environ.get(DATA_ENV)):
+        sets = image_set_layouts(data_root)
+        if ref in sets:
+            return read_image_set(sets[ref], split)
+        folder = resolve_data_root(data_root) / ref
+        if folder.is_dir():  # a folder of the root that is no (unambiguous) image set: say why
+            return read_image_set(image_set_layout(folder, name=ref), split)
+        if not path.is_dir():
+            raise unknown_name("image set", ref, sets)
+    if path.is_dir():
+        return read_image_set(image_set_layout(path), split)
+    raise DataError(f"cannot resolve image set {ref!r}: it is not a catalog name or an existing folder.")
+
+
+def is_image_set(ref: str, data_root: str | Path | None = None) -> bool:
+    """Whether ``ref`` names an image set (a catalog name of the root or a folder in an image-set layout)."""
+    ref = str(ref).strip()
+    if ref.startswith(SYNTHETIC_PREFIX) or ref == "synthetic":
+        return False
+    if "/" not in ref and (data_root is not None or os.environ.get(DATA_ENV)):
+        if ref in image_set_layouts(data_root):
+            return True
+    path = Path(ref).expanduser()
+    return path.is_dir() and detect_layout(path) is not None
+
+
+def load_data(
+    ref: str,
+    data_root: str | Path | None = None,
+    frames: tuple[int, int] | None = None,
+    split: str | None = None,
+) -> Sequence | ImageSet:
+    """A `Sequence` (catalog clip, folder, synthetic spec) or an `ImageSet` (``sirst``, a dataset folder).
+
+    ``frames`` applies to sequences only, ``split`` to image sets only; giving
+    one to the other kind is an error that says which kind ``ref`` is.
+    """
+    if is_image_set(ref, data_root):
+        if frames is not None:
+            raise InvalidParameterError(
+                f"{ref!r} is an image set: it has no frame range (use --split NAME to choose its images)."
+            )
+        return load_image_set(ref, data_root, split)
+    if split is not None:
+        raise InvalidParameterError(f"{ref!r} is a sequence: --split applies to image sets only (use --frames a:b).")
+    return load_sequence(ref, data_root, frames)
 
 
 @dataclass(frozen=True)
@@ -196,3 +334,30 @@ def summarize(layout: ClipLayout) -> ClipSummary:
     if layout.masks_dir is not None:
         kinds.append("masks")
     return ClipSummary(layout.name, len(paths), h, w, targets, "+".join(kinds) or "none")
+
+
+@dataclass(frozen=True)
+class ImageSetSummary:
+    """One image-set row of ``istdbench datasets``: read from the file listing and split files only."""
+
+    name: str
+    layout: str
+    images: int
+    masks: bool
+    splits: dict[str, int]  # split name -> images listed
+    sequences: int | None  # IRDST sequences (each loads as <name>/<seq>); None for other layouts
+    source: str
+
+
+def summarize_image_set(layout: ImageSetLayout) -> ImageSetSummary:
+    """Image count, split sizes and (IRDST) sequence count of an image set, without decoding an image."""
+    images = [p for p in layout.images_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+    return ImageSetSummary(
+        name=layout.name,
+        layout=layout.layout,
+        images=len(images),
+        masks=layout.masks_dir is not None,
+        splits={name: len(read_split(path)) for name, path in layout.splits.items()},
+        sequences=len(irdst_sequences(layout)) if layout.layout == "irdst" else None,
+        source=str(layout.root),
+    )

@@ -16,14 +16,19 @@ Under protocol ``tensoristd`` two toolbox habits are kept: a skipped all-zero
 map does not consume its annotation line, so every later frame is measured at
 the previous frame's annotation; and a mean over no value is reported as Inf.
 Under ``clean`` annotations stay with their frames and such a mean is NaN.
+
+On an image set (lists of (H, W) images and maps) every image is a one-frame
+sequence of its own, so no annotation ever moves to another image; the
+per-target values of all images are averaged together.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ._checks import Frames, frame_stacks, is_image_list
 from .groundtruth import toolbox_pixel
-from .protocols import RocProtocol, get_protocol
+from .protocols import RocProtocol, get_roc_protocol
 
 RB = 10  # background window radius (21x21)
 RT = 2  # target square radius (5x5)
@@ -70,39 +75,52 @@ def _mean_finite(values: np.ndarray, empty: float) -> float:
 
 
 def contrast_gains(
-    frames: np.ndarray, maps: np.ndarray, centres: list[np.ndarray], protocol: str | RocProtocol = "tensoristd"
+    frames: Frames, maps: Frames, centres: list[np.ndarray], protocol: str | RocProtocol = "tensoristd"
 ) -> dict[str, float]:
     """SCRG, BSF and CG of target maps against their input frames.
 
     Parameters
     ----------
-    frames : ndarray of shape (T, H, W)
+    frames : ndarray of shape (T, H, W), or a list of (H, W) images
         Input frames scaled to [0, 1] (MATLAB ``im2double``).
-    maps : ndarray of shape (T, H, W)
+    maps : ndarray of shape (T, H, W), or a list of (H, W) maps
         Raw target maps; cut to 0/1 by a binarising protocol's rule, then
         normalised by the protocol's rule before measuring.
     centres : list of T arrays of shape (k, 2)
         Zero-based (row, col) target centres per frame; rounded as the toolbox
         rounds its 1-based annotations.
     protocol : str
-        ``tensoristd`` or ``clean[...]``, optionally ``+bin(RULE)``.
+        ``tensoristd`` or ``clean[...]``.
 
     Returns
     -------
     dict
         ``SCRG``, ``BSF``, ``CG``.
     """
-    proto = get_protocol(protocol)
+    proto = get_roc_protocol(protocol)
+    maps = proto.prepare(maps)
+    if is_image_list(maps):
+        peak = max(float(np.max(m)) for m in maps) if proto.norm == "sequence" else None
+        parts = [
+            _ratios(f, m, [c], proto, peak)
+            for f, m, c in zip(frame_stacks(frames), frame_stacks(maps), centres, strict=True)
+        ]
+        scrg, bsf, cg = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    else:
+        scrg, bsf, cg = _ratios(frames, maps, centres, proto)
+    empty = float("inf") if proto.toolbox_contrast else float("nan")
+    return {"SCRG": _mean_finite(scrg, empty), "BSF": _mean_finite(bsf, empty), "CG": _mean_finite(cg, empty)}
+
+
+def _ratios(
+    frames: np.ndarray, maps: np.ndarray, centres: list[np.ndarray], proto: RocProtocol, peak: float | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per measured target of one stack: SCRG, BSF and CG (inf and NaN kept)."""
     inp = np.asarray(frames, dtype=np.float64)
-    out = proto.normalise(proto.prepare(maps))
+    out = proto.normalise(maps, peak)
     zero = out.reshape(len(out), -1).max(axis=1) <= 0
     t, rc = _assign(centres, zero, proto.toolbox_contrast)
     s_in, c_in = _signal_clutter(_patches(inp, t, rc))
     s_out, c_out = _signal_clutter(_patches(out, t, rc))
-    empty = float("inf") if proto.toolbox_contrast else float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):
-        return {
-            "SCRG": _mean_finite((s_out / c_out) / (s_in / c_in), empty),
-            "BSF": _mean_finite(c_in / c_out, empty),
-            "CG": _mean_finite(s_out / s_in, empty),
-        }
+        return (s_out / c_out) / (s_in / c_in), c_in / c_out, s_out / s_in

@@ -33,6 +33,11 @@ contrast (SCRG/BSF/CG)         on the quantised map; an all-zero map does  on th
 A frame whose map has no positive value is all zero under both protocols (the
 toolbox would divide by a negative maximum and invert such a map).
 
+A third protocol, ``basicirstd`` (`BasicIrstdProtocol`), is no ROC: it fixes
+how the single-frame toolboxes score binarised maps (IoU, nIoU, F1, Pd, Fa;
+`istdbench.metrics.basicirstd`). `get_protocol` returns either kind;
+`get_roc_protocol` only a ROC protocol.
+
 Binarised input: ``PROTOCOL+bin(RULE)`` (e.g. ``tensoristd+bin(chunk-max:0.4)``,
 recorded as ``tensoristd@1+bin(chunk-max:0.4)``) first cuts the raw maps by
 the threshold rule ``RULE`` (`istdbench.metrics.thresholds`) into 0/1 maps and
@@ -41,7 +46,8 @@ rule writes (``imread`` / 255 gives the same 0/1 values). This replays the
 pipeline of the NeurSTT and 3-D CNN authors, whose code writes only binary
 PNGs (0.4 and 0.5 x the chunk's maximum). Every metric of the evaluation then
 sees the binary maps; a frame the rule leaves empty is an all-zero map, which
-``tensoristd`` drops from FPR (its targets count as missed).
+``tensoristd`` drops from FPR (its targets count as missed). Only the ROC
+protocols take ``+bin``: ``basicirstd`` binarises by its own threshold rule.
 """
 
 from __future__ import annotations
@@ -49,15 +55,20 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from istdbench.core.errors import InvalidParameterError, unknown_name
 
+from ._checks import is_image_list
 from .thresholds import DEFAULT_CHUNK, ThresholdRule, parse_threshold
 
-PROTOCOLS: dict[str, str] = {"tensoristd": "1", "clean": "1"}
+PROTOCOLS: dict[str, str] = {"tensoristd": "1", "clean": "1", "basicirstd": "1"}
 """Protocol name -> version; a result row records ``protocol@version``."""
+
+ROC_PROTOCOLS = ("tensoristd", "clean")
+DEFAULT_THRESHOLD = "ratio:0.5"  # the ROC protocols' binarisation for IoU/F1/Pd/Fa (the seed paper's rule)
 
 _EPS = float(np.finfo(np.float64).eps)  # MATLAB's eps
 N_LEVELS = 101  # thresholds k = 0..100 in both protocols
@@ -81,8 +92,8 @@ class RocProtocol:
     binarize: ThresholdRule | None = None  # score the maps this rule cuts to 0/1 (see the module docstring)
 
     def __post_init__(self) -> None:
-        if self.name not in PROTOCOLS:
-            raise unknown_name("ROC protocol", self.name, PROTOCOLS)
+        if self.name not in ROC_PROTOCOLS:
+            raise unknown_name("ROC protocol", self.name, ROC_PROTOCOLS)
         if self.norm not in ("frame", "sequence"):
             raise InvalidParameterError(
                 f"The 'norm' option of protocol {self.name!r} must be 'frame' or 'sequence'. Got {self.norm!r} instead."
@@ -111,11 +122,20 @@ class RocProtocol:
         """``spec@version``, the binarisation after the version: what a result row records."""
         return f"{self.base_spec}@{self.version}{self.bin_suffix}"
 
-    def prepare(self, maps: np.ndarray) -> np.ndarray:
-        """The maps this protocol scores: the raw maps, or their 0/1 cut by the ``binarize`` rule (float64)."""
+    def prepare(self, maps: Any) -> Any:
+        """The maps this protocol scores: ``maps`` as given, or their 0/1 cut by the ``binarize`` rule (float64).
+
+        A (T, H, W) stack gives a stack, a list of (H, W) images a list.
+        """
         if self.binarize is None:
-            return np.asarray(maps, dtype=np.float64)
-        return self.binarize.binarize(maps).astype(np.float64)
+            return maps
+        cut = self.binarize.binarize(maps)
+        return [c.astype(np.float64) for c in cut] if is_image_list(cut) else cut.astype(np.float64)
+
+    @property
+    def default_threshold(self) -> str:
+        """The threshold rule for IoU/F1/nIoU/Pd/Fa when none is given."""
+        return DEFAULT_THRESHOLD
 
     def thresholds(self) -> np.ndarray:
         """The 101 thresholds a pixel value is compared with (``>=``)."""
@@ -125,32 +145,33 @@ class RocProtocol:
         """The tau axis the AUCs integrate over (``k / 100`` in both protocols)."""
         return np.arange(N_LEVELS, dtype=np.float64) / 100
 
-    def normalise(self, maps: np.ndarray) -> np.ndarray:
+    def normalise(self, maps: np.ndarray, peak: float | None = None) -> np.ndarray:
         """Scale raw maps ``(T, H, W)`` to [0, 1] float64 by this protocol's rule.
 
         Frames (or, per sequence, the whole sequence) without a positive value
-        become all zero.
+        become all zero. ``peak`` overrides the maximum that ``norm=sequence``
+        divides by (an image set's maximum over all its images).
         """
-        v = self._scaled(maps)
+        v = self._scaled(maps, peak)
         return quantise_8bit(v) / 255.0 if self.quantise else v
 
-    def levels(self, maps: np.ndarray) -> np.ndarray:
+    def levels(self, maps: np.ndarray, peak: float | None = None) -> np.ndarray:
         """Per pixel, how many thresholds it passes: a pixel passes threshold k iff ``level > k``.
 
         One exact ``>=`` comparison per pixel against the sorted thresholds, so
-        the whole curve follows from one histogram of levels.
+        the whole curve follows from one histogram of levels. ``peak``: as in `normalise`.
         """
-        v = self._scaled(maps)
+        v = self._scaled(maps, peak)
         thr = self.thresholds()
         if self.quantise:
             lut = np.searchsorted(thr, np.arange(256) / 255.0, side="right").astype(np.uint8)
             return lut[quantise_8bit(v)]
         return np.searchsorted(thr, v, side="right").astype(np.uint8)
 
-    def _scaled(self, maps: np.ndarray) -> np.ndarray:
+    def _scaled(self, maps: np.ndarray, peak: float | None = None) -> np.ndarray:
         maps = np.asarray(maps, dtype=np.float64)
         if self.norm == "sequence":
-            peak = np.full((maps.shape[0], 1, 1), maps.max())
+            peak = np.full((maps.shape[0], 1, 1), maps.max() if peak is None else peak)
         else:
             peak = maps.reshape(maps.shape[0], -1).max(axis=1)[:, None, None]
         positive = peak > 0
@@ -176,12 +197,59 @@ _TENSORISTD = RocProtocol(
 )
 
 
+@dataclass(frozen=True)
+class BasicIrstdProtocol:
+    """The rules of ``basicirstd@1``, the single-frame toolboxes' scoring (see ``metrics/PROTOCOLS.md``).
+
+    Attributes
+    ----------
+    default_threshold : str
+        Binarisation: each map min-max normalised to [0, 1], then ``> 0.5``.
+    distance : float
+        Pd: a predicted 8-connected region matches a target when the centroids
+        are strictly closer than this (pixels).
+    """
+
+    name: str = "basicirstd"
+    default_threshold: str = "minmax:0.5"
+    distance: float = 3.0
+
+    @property
+    def version(self) -> str:
+        return PROTOCOLS[self.name]
+
+    @property
+    def spec(self) -> str:
+        return self.name
+
+    @property
+    def id(self) -> str:
+        return f"{self.spec}@{self.version}"
+
+
+BASICIRSTD = BasicIrstdProtocol()
+
+Protocol = RocProtocol | BasicIrstdProtocol
+
+
+def get_roc_protocol(spec: str | RocProtocol) -> RocProtocol:
+    """`get_protocol`, refusing a protocol that defines no 3-D ROC (``basicirstd``)."""
+    proto = get_protocol(spec)
+    if not isinstance(proto, RocProtocol):
+        raise InvalidParameterError(
+            f"protocol {proto.name!r} defines no 3-D ROC (it scores binarised maps: IoU, nIoU, F1, Pd, Fa); "
+            f"use one of {', '.join(ROC_PROTOCOLS)} for the ROC AUCs."
+        )
+    return proto
+
+
 _SPEC = re.compile(r"(?P<base>[^+]*?)\s*(?:\+\s*bin\((?P<rule>[^()]*)\))?")
 
 
-def get_protocol(spec: str | RocProtocol) -> RocProtocol:
-    """Parse ``tensoristd``, ``clean``, ``clean:norm=frame|sequence``, each optionally ``+bin(RULE)``."""
-    if isinstance(spec, RocProtocol):
+def get_protocol(spec: str | Protocol) -> Protocol:
+    """Parse ``tensoristd``, ``clean``, ``clean:norm=frame|sequence`` (each optionally ``+bin(RULE)``) or
+    ``basicirstd``."""
+    if isinstance(spec, (RocProtocol, BasicIrstdProtocol)):
         return spec
     if not isinstance(spec, str):
         raise InvalidParameterError(f"protocol must be a string such as 'tensoristd'; got {spec!r}.")
@@ -195,14 +263,22 @@ def get_protocol(spec: str | RocProtocol) -> RocProtocol:
 
 
 def with_binarize(
-    spec: str | RocProtocol, rule: str | ThresholdRule | None, default_chunk: int = DEFAULT_CHUNK
-) -> RocProtocol:
+    spec: str | Protocol, rule: str | ThresholdRule | None, default_chunk: int = DEFAULT_CHUNK
+) -> Protocol:
     """The protocol ``spec`` scoring the maps cut by ``rule`` (None or ``"none"``: the raw maps).
 
     ``default_chunk``: the chunk length of a ``chunk-max:R`` rule given without one.
     """
     proto = get_protocol(spec)
-    if rule is None or (isinstance(rule, str) and rule.strip() == "none"):
+    none = rule is None or (isinstance(rule, str) and rule.strip() == "none")
+    if isinstance(proto, BasicIrstdProtocol):
+        if none:
+            return proto
+        raise InvalidParameterError(
+            f"protocol 'basicirstd' scores binarised maps by its own threshold rule; +bin({rule}) applies to the "
+            f"ROC protocols ({', '.join(ROC_PROTOCOLS)})."
+        )
+    if none:
         return dataclasses.replace(proto, binarize=None)
     if proto.binarize is not None:
         raise InvalidParameterError(
@@ -211,10 +287,16 @@ def with_binarize(
     return dataclasses.replace(proto, binarize=parse_threshold(rule, default_chunk))
 
 
-def _base_protocol(base: str, spec: str) -> RocProtocol:
+def _base_protocol(base: str, spec: str) -> Protocol:
     name, _, opts = base.strip().partition(":")
     if name not in PROTOCOLS:
-        raise unknown_name("ROC protocol", name, PROTOCOLS)
+        raise unknown_name("protocol", name, PROTOCOLS)
+    if name == "basicirstd":
+        if opts:
+            raise InvalidParameterError(
+                f"protocol 'basicirstd' takes no options (its threshold is a separate rule); got {spec!r}."
+            )
+        return BASICIRSTD
     if name == "tensoristd":
         if opts:
             raise InvalidParameterError(f"protocol 'tensoristd' takes no options (it is fixed); got {spec!r}.")
@@ -232,7 +314,7 @@ def _base_protocol(base: str, spec: str) -> RocProtocol:
     return RocProtocol(name="clean", norm=norm)
 
 
-def protocol_from_id(recorded: str) -> RocProtocol:
+def protocol_from_id(recorded: str) -> Protocol:
     """The protocol a result row recorded (``tensoristd@1``, ``clean:norm=sequence@1+bin(ratio:0.5)``).
 
     Raises `InvalidParameterError` when the recorded version is not this suite's.
@@ -250,6 +332,6 @@ def protocol_from_id(recorded: str) -> RocProtocol:
     return proto
 
 
-def protocol_id(spec: str | RocProtocol) -> str:
+def protocol_id(spec: str | Protocol) -> str:
     """``spec@version`` of a protocol spec, e.g. ``tensoristd@1`` or ``clean:norm=sequence@1``."""
     return get_protocol(spec).id

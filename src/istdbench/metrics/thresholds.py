@@ -14,6 +14,10 @@ how its map was cut:
     Without ``L`` the caller's default applies: the ``chunk_length`` of the
     method that made the maps where that is known (run configs, maps files
     written by ``istdbench detect``), else 80, both papers' chunk length.
+``minmax:R``
+    Per frame, ``(map - min) / (max - min) > R``: the map min-max normalised
+    to [0, 1] (MATLAB ``mat2gray``, pyirstdmetrics' ``prepare_data``), the rule
+    of protocol ``basicirstd`` (R = 0.5). A constant frame detects nothing.
 ``fixed:X``
     ``map > X`` on the raw map.
 ``adaptive:K``
@@ -21,19 +25,23 @@ how its map was cut:
 
 The comparison is strict (``>``), as in BasicIRSTD and pyirstdmetrics (``pred
 > 0.5``), so a map with no positive value never detects anything under the
-ratio rules.
+ratio rules. On an image set every rule but ``chunk-max`` applies per image
+(an image is a frame); ``chunk-max`` needs the frames of a sequence.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from istdbench.core.errors import InvalidParameterError, unknown_name
 
-KINDS = ("ratio", "chunk-max", "fixed", "adaptive")
+from ._checks import is_image_list
+
+KINDS = ("ratio", "chunk-max", "minmax", "fixed", "adaptive")
 DEFAULT_CHUNK = 80
 
 
@@ -57,6 +65,8 @@ class ThresholdRule:
         maps = np.asarray(maps, dtype=np.float64)
         t = maps.shape[0]
         flat = maps.reshape(t, -1)
+        if self.kind == "minmax":
+            raise InvalidParameterError("threshold 'minmax' compares the normalised map with R; use binarize().")
         if self.kind == "fixed":
             cut = np.full(t, self.value)
         elif self.kind == "adaptive":
@@ -70,16 +80,36 @@ class ThresholdRule:
             cut = np.where(peak > 0, self.value * peak, np.inf)
         return cut[:, None, None]
 
-    def binarize(self, maps: np.ndarray) -> np.ndarray:
-        """Boolean detections (T, H, W) of raw maps (T, H, W)."""
-        maps = np.asarray(maps, dtype=np.float64)
-        if maps.ndim != 3:
-            raise InvalidParameterError(f"maps must have shape (T, H, W); got {maps.shape}.")
-        return maps > self.cutoffs(maps)
+    def binarize(self, maps: Any) -> Any:
+        """Boolean detections of raw maps: (T, H, W) for a (T, H, W) stack, a list of (H, W) for a list of images."""
+        if not is_image_list(maps):
+            maps = np.asarray(maps, dtype=np.float64)
+            if maps.ndim != 3:
+                raise InvalidParameterError(f"maps must have shape (T, H, W); got {maps.shape}.")
+            return self._binarize_stack(maps)
+        if self.kind == "chunk-max":
+            raise InvalidParameterError(
+                f"threshold {self.spec!r} cuts chunks of a sequence's frames; an image set has none "
+                "(use ratio:R or minmax:R, which apply per image)."
+            )
+        return [self._binarize_stack(np.asarray(m, dtype=np.float64)[None])[0] for m in maps]
+
+    def _binarize_stack(self, maps: np.ndarray) -> np.ndarray:
+        if self.kind != "minmax":
+            return maps > self.cutoffs(maps)
+        flat = maps.reshape(maps.shape[0], -1)
+        lo = flat.min(axis=1)[:, None, None]
+        span = flat.max(axis=1)[:, None, None] - lo
+        unit = maps - lo  # the normalised map itself, so ties compare as in pyirstdmetrics
+        with np.errstate(divide="ignore", invalid="ignore"):
+            unit /= span
+        out = unit > self.value
+        out &= span > 0  # a constant frame detects nothing
+        return out
 
 
 def parse_threshold(spec: str | ThresholdRule, default_chunk: int = DEFAULT_CHUNK) -> ThresholdRule:
-    """Parse a threshold spec such as ``ratio:0.5``, ``chunk-max:0.4``, ``fixed:0.2`` or ``adaptive:3``.
+    """Parse a threshold spec: ``ratio:0.5``, ``chunk-max:0.4``, ``minmax:0.5``, ``fixed:0.2``, ``adaptive:3``.
 
     ``default_chunk``: the chunk length of ``chunk-max:R`` given without one.
     """
@@ -103,7 +133,7 @@ def parse_threshold(spec: str | ThresholdRule, default_chunk: int = DEFAULT_CHUN
                 f"The chunk length of threshold {spec!r} must be a positive integer. Got {parts[1]!r} instead."
             )
         chunk = int(parts[1])
-    if kind in ("ratio", "chunk-max") and not 0 <= value <= 1:
+    if kind in ("ratio", "chunk-max", "minmax") and not 0 <= value <= 1:
         raise InvalidParameterError(
             f"The ratio of threshold {spec!r} must be a float in the range [0, 1]. Got {value:g} instead."
         )
@@ -120,6 +150,6 @@ def _number(spec: str, text: str) -> float:
     return value
 
 
-def binarize(maps: np.ndarray, spec: str | ThresholdRule) -> np.ndarray:
-    """Detections of ``maps`` (T, H, W) under the threshold rule ``spec``."""
+def binarize(maps: Any, spec: str | ThresholdRule) -> Any:
+    """Detections of ``maps`` (T, H, W), or of a list of (H, W) images, under the threshold rule ``spec``."""
     return parse_threshold(spec).binarize(maps)

@@ -163,7 +163,7 @@ def visual_grid(
             if maps is None or maps["target"].shape != seq.shape:
                 continue
             frame_map = maps["target"][t].astype(np.float64)
-            binary = frame_map > rule.cutoffs(maps["target"])[t]
+            binary = rule.binarize(maps["target"])[t]
             outcome = classify_frame(binary, labels[t])
             lo, hi = frame_map.min(), frame_map.max()
             panels[job.variant] = ((frame_map - lo) / (hi - lo) if hi > lo else np.zeros_like(frame_map), outcome)

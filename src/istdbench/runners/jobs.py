@@ -203,14 +203,18 @@ def _resolve_protocols(specs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _variant_protocols(v: _Variant, protocols: dict[str, str], default_rules: tuple[str, ...]) -> dict[str, str]:
-    """The variant's protocols: each of the config's, once per binarize rule (``none``: the raw maps)."""
-    from istdbench.metrics.protocols import with_binarize
+    """The variant's protocols: each ROC protocol once per binarize rule (``none``: the raw maps).
+
+    ``basicirstd`` binarises by its own threshold rule: it is scored once, as given.
+    """
+    from istdbench.metrics.protocols import RocProtocol, get_protocol, with_binarize
 
     chunk = v.config.get("chunk_length")
     chunk = chunk if isinstance(chunk, int) and chunk >= 1 else 80
     scored = {}
     for spec in protocols:
-        for rule in v.spec.binarize or default_rules:
+        rules = v.spec.binarize or default_rules if isinstance(get_protocol(spec), RocProtocol) else ("none",)
+        for rule in rules:
             proto = with_binarize(spec, rule, chunk)
             scored[proto.spec] = proto.id
     return scored
