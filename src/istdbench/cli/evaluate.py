@@ -89,19 +89,28 @@ def _plain(value: float) -> float | None:
     help="Binarisation for IoU/F1/nIoU/Pd/Fa: ratio:R, chunk-max:R[,L], minmax:R, fixed:X or adaptive:K "
     "(default: the protocol's, ratio:0.5; minmax:0.5 for basicirstd).",
 )
+@click.option(
+    "--binarize",
+    default=None,
+    metavar="RULE",
+    help="Score the maps RULE cuts to 0/1 (e.g. chunk-max:0.4), as the toolbox scores the PNGs RULE writes.",
+)
 @click.option("--split", help="Named split of an image set, e.g. test_NUAA-SIRST (default: the whole set).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (non-finite values as null).")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Root of the named datasets ($ISTDBENCH_DATA).")
-def evaluate_cmd(inputs, maps_dir, protocol, threshold, split, as_json, data_root) -> None:
+def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json, data_root) -> None:
     """Print every metric of the maps in MAPS.npz (or --maps-dir) against SEQ, a sequence or an image set.
 
     A sequence is a catalog name, a folder or a synthetic spec, as for ``detect``; the maps' frame
     numbers (the ``frames`` key, else 1..T) select its frames. An image set (``sirst``, a dataset
     folder) is scored with --split as the maps were made; --maps-dir then holds <image name>.png maps.
+    ``--binarize chunk-max:R`` without a chunk length takes the one of the method recorded in
+    MAPS.npz, else 80.
     """
     from istdbench.core.io import is_image_set_maps
     from istdbench.datasets.catalog import is_image_set, load_sequence
     from istdbench.metrics.evaluate import evaluate_full
+    from istdbench.metrics.protocols import with_binarize
 
     want = 1 if maps_dir is not None else 2
     if len(inputs) != want:
@@ -111,23 +120,30 @@ def evaluate_cmd(inputs, maps_dir, protocol, threshold, split, as_json, data_roo
         from ._imagesets import evaluate_image_set
 
         maps_file = None if maps_dir is not None else inputs[0]
+        protocol = with_binarize(protocol, binarize).spec if binarize is not None else protocol
         evaluate_image_set(maps_file, maps_dir, inputs[-1], data_root, split, protocol, threshold, as_json)
         return
     if split is not None:
         raise InvalidParameterError(f"{inputs[-1]!r} is a sequence: --split applies to image sets only.")
+    meta: dict = {}
     if maps_dir is not None:
         maps, numbers = read_png_maps(maps_dir)
     else:
-        maps, numbers, _ = load_maps(inputs[0])
+        maps, numbers, meta = load_maps(inputs[0])
         numbers = np.arange(1, len(maps) + 1) if numbers is None else np.asarray(numbers).ravel()
         if len(numbers) != len(maps):
             raise DataError(f"{inputs[0]}: 'frames' lists {len(numbers)} numbers for {len(maps)} maps.")
     seq = load_sequence(inputs[-1], data_root, (int(numbers.min()), int(numbers.max())))
     seq = select_frames(seq, numbers)
+    if binarize is not None:
+        chunk = (meta.get("config") or {}).get("chunk_length")
+        protocol = with_binarize(protocol, binarize, chunk if isinstance(chunk, int) and chunk >= 1 else 80)
     result = evaluate_full(maps, seq, protocol, threshold)
     if as_json:
         out = {k: _plain(v) for k, v in result.metrics.items()}
         out.update(sequence=seq.name, protocol=result.protocol, threshold=result.threshold, n_frames=len(seq))
+        if result.roc is not None:
+            out.update(frames_scored_fpr=result.roc.n_frames_fpr)
         click.echo(json.dumps(out, indent=2))
         return
     click.echo(f"{seq.name}, {len(seq)} frames; protocol {result.protocol}, threshold {result.threshold}")

@@ -42,6 +42,13 @@ from . import main
 )
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per job (default: cores / jobs).")
 @click.option("--dry-run", is_flag=True, help="List the jobs and whether each is stored; run nothing.")
+@click.option(
+    "--plan",
+    "show_plan",
+    is_flag=True,
+    help="List the jobs, how many are stored and the time the rest needs per method (from stored timings or a "
+    "stated cost model); run nothing.",
+)
 def run_command(
     config: str,
     out: Path | None,
@@ -53,6 +60,7 @@ def run_command(
     data_root: Path | None,
     threads: int | None,
     dry_run: bool,
+    show_plan: bool,
 ) -> None:
     """Run CONFIG (a TOML/YAML file or a shipped config: quick, paper) and store results in OUT.
 
@@ -66,6 +74,12 @@ def run_command(
     out = out or Path("results") / cfg.name
     if dry_run:
         _dry_run(cfg, out, data_root, device)
+        return
+    if show_plan:
+        from istdbench.runners.plan import plan_run
+
+        plan = plan_run(cfg, out, data_root=data_root, device=device, retry_failed=retry_failed, n_workers=n_jobs)
+        click.echo(plan.describe())
         return
     runner_log = logging.getLogger("istdbench.runners")
     if runner_log.getEffectiveLevel() > logging.INFO:

@@ -11,6 +11,8 @@ import hashlib
 import json
 import types
 import typing
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from .errors import InvalidParameterError, unknown_name
@@ -61,8 +63,17 @@ class MethodConfig:
         return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def config_hash(self) -> str:
-        """Stable short hash of the resolved values (for result rows and caches)."""
-        blob = json.dumps({"cls": type(self).__name__, **self.to_dict()}, sort_keys=True, default=str)
+        """Stable short hash of the resolved values (for result rows and caches).
+
+        Fields declared with ``metadata=ADDED`` are left out while they hold their
+        default, so adding a switch to a config keeps the hash of every existing
+        setting (and so the stored results and golden tables keyed by it).
+        """
+        values = self.to_dict()
+        for f in dataclasses.fields(self):
+            if f.metadata.get(_ADDED) and getattr(self, f.name) == f.default:
+                del values[f.name]
+        blob = json.dumps({"cls": type(self).__name__, **values}, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def with_overrides(self: C, overrides: dict[str, Any]) -> C:
@@ -75,6 +86,12 @@ class MethodConfig:
                 raise unknown_name(f"parameter of {type(self).__name__}", key, fields)
             changes[key] = parse_value(key, raw, hints[key]) if isinstance(raw, str) else raw
         return dataclasses.replace(self, **changes)
+
+
+_ADDED = "istdbench_added_field"
+ADDED: Mapping[str, bool] = MappingProxyType({_ADDED: True})
+"""Field metadata of a switch added after results were stored under the config's hash
+(``field(default=..., metadata=ADDED)``): see `MethodConfig.config_hash`."""
 
 
 def _literal_choices(tp: Any) -> tuple[Any, ...] | None:

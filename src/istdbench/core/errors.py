@@ -22,6 +22,10 @@ class DataError(IstdbenchError, ValueError):
     """Input data (frames, annotations, maps, files) is missing or malformed."""
 
 
+class ConfigWarning(UserWarning):
+    """A configuration that runs but has a setting without effect, or one outside what it was designed for."""
+
+
 class UnknownNameError(IstdbenchError, KeyError):
     """A method, preset, sequence or protocol name is not known."""
 

@@ -11,8 +11,10 @@ single-frame methods run ``detect_batch`` on its images and return an
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -32,11 +34,15 @@ class RawOutput:
 
     ``target`` (and ``background``) have the shape of the input: (T, H, W) from
     ``Method._detect``, (H, W) from ``SingleFrameMethod.detect_frame``.
+    ``runtime_s``, when set, is the method's own measure of what the result
+    cost and replaces the wall time of the call: a fit resumed from saved
+    state counts the time its earlier attempts spent on the steps it reused.
     """
 
     target: np.ndarray
     background: np.ndarray | None = None
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    runtime_s: float | None = None
 
 
 class Method(ABC):
@@ -45,6 +51,9 @@ class Method(ABC):
     Class attributes to set in a subclass: ``config_cls``, ``presets`` (name ->
     config; ``default_preset`` names the one used when none is asked for),
     ``kind``, ``citation``, ``gpu_capable``. ``name`` is set by ``@register``.
+    Iterative fits that can hand out their maps along the way name the config
+    field that counts their optimiser steps in ``checkpoint_parameter`` and
+    implement ``_detect_checkpoints`` (see `detect_checkpoints`).
     """
 
     name: ClassVar[str] = ""
@@ -56,6 +65,7 @@ class Method(ABC):
     gpu_capable: ClassVar[bool] = False
     learned: ClassVar[bool] = False
     reconstructed: ClassVar[bool] = False  # True where no original code exists
+    checkpoint_parameter: ClassVar[str | None] = None  # config field counting optimiser steps (see detect_checkpoints)
 
     def __init__(
         self,
@@ -122,6 +132,58 @@ class Method(ABC):
         """
         if isinstance(seq, ImageSet):
             return self._detect_image_set(seq)
+        self._check_sequence(seq)
+        start = time.perf_counter()
+        raw = self._detect(seq.frames)
+        return self._detection(seq, raw, time.perf_counter() - start, self.config)
+
+    def detect_checkpoints(self, seq: Sequence, steps: Iterable[int]) -> dict[int, Detection]:
+        """Maps after each of ``steps`` optimiser steps of one fit, and after its last step.
+
+        One fit of ``config.<checkpoint_parameter>`` steps yields a detection per
+        requested step ``k`` (and always one for the last step, which is what
+        `detect` returns). The detection at ``k`` is the one `detect` gives with
+        the step count set to ``k`` (bit for bit on a CPU: the optimisers here
+        have no schedule that looks ahead); its ``config`` says so, so that a
+        runner can store it as that setting's detection. Its runtime is the time
+        the fit had spent when its maps at ``k`` were ready.
+
+        Raises
+        ------
+        InvalidParameterError
+            If the method has no checkpoints, or a step is not an integer in
+            ``1..<step count>``.
+        """
+        name = self.checkpoint_parameter
+        if name is None:
+            raise InvalidParameterError(
+                f"Method {self.name!r} has no fit checkpoints: it is not an iterative fit that can give maps "
+                "along the way."
+            )
+        total = getattr(self.config, name)
+        marks = sorted({*self._checkpoint_steps(steps, name, total), total})
+        self._check_sequence(seq)
+        start = time.perf_counter()
+        raws = self._detect_checkpoints(seq.frames, tuple(marks))
+        elapsed = time.perf_counter() - start
+        return {k: self._detection(seq, raws[k], elapsed, dataclasses.replace(self.config, **{name: k})) for k in marks}
+
+    @staticmethod
+    def _checkpoint_steps(steps: Iterable[int], name: str, total: int) -> list[int]:
+        checked = []
+        for k in steps:
+            if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k <= total:
+                raise InvalidParameterError(
+                    f"fit checkpoints must be integers in 1..{total} (the {name!r} of this config). Got {k!r} instead."
+                )
+            checked.append(int(k))
+        return checked
+
+    def _detect_checkpoints(self, frames: np.ndarray, steps: tuple[int, ...]) -> dict[int, RawOutput]:
+        """Raw maps after each of ``steps`` (sorted, the last one the config's step count)."""
+        raise NotImplementedError(f"{type(self).__name__} declares checkpoint_parameter but no _detect_checkpoints.")
+
+    def _check_sequence(self, seq: Sequence) -> None:
         if not isinstance(seq, Sequence):
             raise InvalidParameterError(
                 f"detect() expects an istdbench Sequence or ImageSet; got {type(seq).__name__}."
@@ -130,20 +192,20 @@ class Method(ABC):
             raise InvalidParameterError(
                 f"Method {self.name!r} needs at least {self.min_frames()} frames; sequence {seq.name!r} has {len(seq)}."
             )
-        start = time.perf_counter()
-        raw = self._detect(seq.frames)
-        elapsed = time.perf_counter() - start
+
+    def _detection(self, seq: Sequence, raw: RawOutput, elapsed: float, config: MethodConfig) -> Detection:
+        """Wrap a raw result; its own ``runtime_s`` (earlier attempts included) wins over the wall time."""
         if raw.target.shape != seq.shape:
             raise RuntimeError(f"{self.name} returned a map of shape {raw.target.shape} for input {seq.shape}.")
         return Detection(
             target=raw.target,
             background=raw.background,
-            runtime_s=elapsed,
+            runtime_s=elapsed if raw.runtime_s is None else raw.runtime_s,
             device=self.device,
             n_params=self.n_params(seq.shape),
             diagnostics=raw.diagnostics,
             method=self.name,
-            config=self.config.to_dict(),
+            config=config.to_dict(),
         )
 
     @abstractmethod

@@ -10,6 +10,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "job_key",
     "method",
     "preset",
+    "label",
     "config_hash",
     "dataset",
     "sequence",
@@ -36,9 +37,19 @@ ROW_COLUMNS: tuple[str, ...] = (
     "cpu",
     "gpu",
     "threads",
+    "resumed_steps",
 )
-"""Every column, in the order the CSV files store them."""
+"""Every column, in the order the CSV files store them.
+
+``label``: the run config's name for the method variant (empty: none given).
+``resumed_steps``: optimiser steps a neural fit took from saved state (0: it
+ran uninterrupted; empty for methods without a resumable fit); its
+``runtime_s`` counts every attempt.
+"""
+
+ADDED_COLUMNS: dict[str, str] = {"label": "", "resumed_steps": ""}
+"""Columns added after the first store schema, with the value a job stored before them reads as."""
 
 FLOAT_COLUMNS: tuple[str, ...] = ("value", "runtime_s", "s_per_frame")
-INT_COLUMNS: tuple[str, ...] = ("seed", "n_params", "n_frames", "height", "width", "threads")
+INT_COLUMNS: tuple[str, ...] = ("seed", "n_params", "n_frames", "height", "width", "threads", "resumed_steps")
 TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in ROW_COLUMNS if c not in FLOAT_COLUMNS + INT_COLUMNS)

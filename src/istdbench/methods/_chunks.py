@@ -51,16 +51,34 @@ def run_chunked(frames: np.ndarray, length: int, fit: Callable[[np.ndarray, int]
     Diagnostics of each chunk are gathered under ``diagnostics["chunks"]`` as a
     list (one dict per chunk, with its frame range).
     """
-    target = np.empty(frames.shape, dtype=np.float32)
-    background = None
-    diagnostics: list[dict] = []
+    return run_chunked_many(frames, length, lambda chunk, i: {0: fit(chunk, i)})[0]
+
+
+def run_chunked_many(
+    frames: np.ndarray, length: int, fit: Callable[[np.ndarray, int], dict[int, RawOutput]]
+) -> dict[int, RawOutput]:
+    """Like `run_chunked` for fits that give several results per chunk (e.g. after k optimiser steps).
+
+    ``fit`` returns the same keys for every chunk; the result has one stitched
+    output per key. Where every chunk reports a ``runtime_s``, the stitched
+    output's is their sum.
+    """
+    stitched: dict[int, RawOutput] = {}
     for i, ch in enumerate(plan_chunks(frames.shape[0], length)):
-        out = fit(frames[ch.start : ch.stop], i)
         k = ch.keep_from - ch.start
-        target[ch.keep_from : ch.stop] = out.target[k:]
-        if out.background is not None:
-            if background is None:
-                background = np.empty(frames.shape, dtype=np.float32)
-            background[ch.keep_from : ch.stop] = out.background[k:]
-        diagnostics.append({"start": ch.start, "stop": ch.stop, "keep_from": ch.keep_from, **out.diagnostics})
-    return RawOutput(target=target, background=background, diagnostics={"chunks": diagnostics})
+        for key, out in fit(frames[ch.start : ch.stop], i).items():
+            if key not in stitched:
+                target = np.empty(frames.shape, dtype=np.float32)
+                stitched[key] = RawOutput(target=target, diagnostics={"chunks": []}, runtime_s=0.0)
+            whole = stitched[key]
+            whole.target[ch.keep_from : ch.stop] = out.target[k:]
+            if out.background is not None:
+                if whole.background is None:
+                    whole.background = np.empty(frames.shape, dtype=np.float32)
+                whole.background[ch.keep_from : ch.stop] = out.background[k:]
+            whole.diagnostics["chunks"].append(
+                {"start": ch.start, "stop": ch.stop, "keep_from": ch.keep_from, **out.diagnostics}
+            )
+            timed = whole.runtime_s is not None and out.runtime_s is not None
+            whole.runtime_s = whole.runtime_s + out.runtime_s if timed else None
+    return stitched

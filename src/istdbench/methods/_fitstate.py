@@ -14,20 +14,30 @@ device, the seed and a digest of the chunk's frames. Changed settings or data
 therefore start a fresh fit instead of resuming a foreign one; a file that
 cannot be read, or whose stored key differs from its name, is refused with an
 error that names it.
+
+The state also carries the seconds the fit had spent when it was written, so
+that a resumed fit reports the time of all its attempts (not only the last),
+and, beside it, the maps of every fit checkpoint passed so far
+(``<key>.step<k>.npz``, written once), so that a resumed fit still hands out
+the maps of checkpoints it passed before it was killed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from istdbench.core.errors import InvalidParameterError
+from istdbench.core.io import atomic_write_bytes
+from istdbench.core.method import RawOutput
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +83,26 @@ class FitState:
         """Whether to write after ``steps_done`` steps of ``total``."""
         return steps_done == total or steps_done % self.every == 0
 
-    def save(self, steps_done: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer, losses: Losses) -> None:
+    def save(
+        self,
+        steps_done: int,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        losses: Losses,
+        seconds: float = 0.0,
+    ) -> None:
         """Write the state atomically (a crash mid-write leaves the previous file intact).
 
         ``losses`` is the loss curve buffer (a numpy array or a torch tensor);
-        its first ``steps_done`` entries are kept.
+        its first ``steps_done`` entries are kept. ``seconds``: the time the fit
+        has spent so far, earlier attempts included.
         """
         path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "key": self.key,
             "steps_done": steps_done,
+            "seconds": float(seconds),
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "losses": torch.as_tensor(losses[:steps_done]).detach().to("cpu", torch.float64).clone(),
@@ -92,21 +111,40 @@ class FitState:
         torch.save(payload, tmp)
         os.replace(tmp, path)
 
-    def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, losses: Losses) -> int:
-        """Load a saved state into ``model``, ``optimizer`` and ``losses``; return the steps done (0: none saved)."""
+    def load(self) -> dict[str, Any] | None:
+        """The saved state of this fit (checked to be its own), or None when there is none."""
         path = self.path
         if not path.is_file():
-            return 0
+            return None
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
             raise InvalidParameterError(
                 f"cannot read the saved fit state {path}: {exc}. Delete it to start over."
             ) from exc
-        if payload.get("key") != self.key:
+        if not isinstance(payload, dict) or payload.get("key") != self.key:
+            other = payload.get("key") if isinstance(payload, dict) else None
             raise InvalidParameterError(
-                f"the saved fit state {path} belongs to another fit ({payload.get('key')!r}); delete it to start over."
+                f"the saved fit state {path} belongs to another fit ({other!r}); delete it to start over."
             )
+        return payload
+
+    def restore(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        losses: Losses,
+        payload: dict[str, Any] | None = None,
+    ) -> int:
+        """Load a saved state into ``model``, ``optimizer`` and ``losses``; return the steps done (0: none saved).
+
+        ``payload``: a state already read by `load` (read from disk when None).
+        """
+        path = self.path
+        if payload is None:
+            payload = self.load()
+        if payload is None:
+            return 0
         done = int(payload["steps_done"])
         if done > len(losses):
             raise InvalidParameterError(
@@ -122,6 +160,34 @@ class FitState:
             losses[:done] = saved.numpy()
         log.info("resuming %s after %d steps (%s)", self.key, done, path)
         return done
+
+    def maps_path(self, steps: int) -> Path:
+        return Path(self.directory) / f"{self.key}.step{steps}.npz"
+
+    def save_maps(self, steps: int, raw: RawOutput) -> None:
+        """Keep the maps of the fit checkpoint after ``steps`` steps (written atomically, once)."""
+        meta = {"key": self.key, "steps": steps, "runtime_s": raw.runtime_s, "diagnostics": raw.diagnostics}
+        arrays = {"target": raw.target, "meta": np.asarray(json.dumps(meta))}
+        if raw.background is not None:
+            arrays["background"] = raw.background
+        atomic_write_bytes(self.maps_path(steps), lambda fh: np.savez(fh, **arrays))
+
+    def load_maps(self, steps: int) -> RawOutput | None:
+        """The maps `save_maps` kept for ``steps`` steps of this fit, or None (none kept, or unreadable)."""
+        path = self.maps_path(steps)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(str(z["meta"]))
+                background = z["background"] if "background" in z else None
+                target = z["target"]
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("cannot read the checkpoint maps %s (%s); they will be recomputed", path, exc)
+            return None
+        if meta.get("key") != self.key or meta.get("steps") != steps:
+            return None
+        return RawOutput(target, background, meta["diagnostics"], meta["runtime_s"])
 
 
 def chunk_state(

@@ -6,17 +6,38 @@ total-variation term needs ``df/dx`` at every coordinate; it is written out by
 the chain rule here (as in the authors' code) instead of asking autograd for an
 input gradient, so that one forward pass yields both ``f`` and ``df/dx`` and
 autograd only differentiates with respect to the weights.
+
+For the seed paper's activation study (its Table 5) the sine can be swapped for
+ReLU, LeakyReLU (slope 0.01) or tanh, ``f(x) = W3 s(w W2 s(w W1 x))``, with the
+same weights, initialisation, frequency ``w`` and coordinates, the derivative
+``s'`` in the same chain rule. Bias-free ReLU and LeakyReLU networks are
+positively homogeneous: for the positive coordinates used here ``f(x) = x f(1)``,
+so every factor matrix has rank 1 and the background cannot follow the scene.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Literal
 
 import torch
 from torch import nn
 
 Init = Literal["kaiming", "siren", "normal"]
+Activation = Literal["sine", "relu", "leaky-relu", "tanh"]
+LEAKY_SLOPE = 0.01
+
+ACTIVATIONS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], torch.Tensor]]] = {
+    "sine": (torch.sin, torch.cos),
+    "relu": (torch.relu, lambda z: (z > 0).to(z.dtype)),
+    "leaky-relu": (
+        lambda z: torch.nn.functional.leaky_relu(z, LEAKY_SLOPE),
+        lambda z: torch.where(z > 0, torch.ones_like(z), torch.full_like(z, LEAKY_SLOPE)),
+    ),
+    "tanh": (torch.tanh, lambda z: 1.0 - torch.tanh(z).square()),
+}
+"""Activation -> (s, s'), the function and its derivative."""
 
 
 class SineFactor(nn.Module):
@@ -30,11 +51,21 @@ class SineFactor(nn.Module):
         Length of the output vector (the Tucker rank of this mode).
     omega : float
         Frequency ``w`` multiplying the pre-activations of both sine layers.
+    activation : {"sine", "relu", "leaky-relu", "tanh"}
+        The nonlinearity (``sine``: SIREN, the method's own).
     """
 
-    def __init__(self, hidden: int, rank: int, omega: float, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        rank: int,
+        omega: float,
+        dtype: torch.dtype = torch.float32,
+        activation: Activation = "sine",
+    ) -> None:
         super().__init__()
         self.omega = float(omega)
+        self.act, self.dact = ACTIVATIONS[activation]
         self.w1 = nn.Parameter(torch.empty(hidden, 1, dtype=dtype))
         self.w2 = nn.Parameter(torch.empty(hidden, hidden, dtype=dtype))
         self.w3 = nn.Parameter(torch.empty(rank, hidden, dtype=dtype))
@@ -61,12 +92,12 @@ class SineFactor(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(f, df/dx)``, both of shape (n, rank), for coordinates ``x`` of shape (n, 1)."""
         z1 = self.omega * (x @ self.w1.T)
-        h1 = torch.sin(z1)
-        dh1 = (self.omega * torch.cos(z1)) * self.w1.T  # d h1 / dx, (n, c)
+        h1 = self.act(z1)
+        dh1 = (self.omega * self.dact(z1)) * self.w1.T  # d h1 / dx, (n, c)
         z2 = self.omega * (h1 @ self.w2.T)
-        cos2 = self.omega * torch.cos(z2)
-        h2 = torch.sin(z2)
-        dh2 = cos2 * (dh1 @ self.w2.T)
+        slope2 = self.omega * self.dact(z2)
+        h2 = self.act(z2)
+        dh2 = slope2 * (dh1 @ self.w2.T)
         return h2 @ self.w3.T, dh2 @ self.w3.T
 
     def n_params(self) -> int:

@@ -10,27 +10,25 @@ coordinate of one mode to a rank vector. The target is the closed-form
 from __future__ import annotations
 
 import dataclasses
-import logging
 import math
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
-from istdbench.core.config import MethodConfig
-from istdbench.core.errors import InvalidParameterError
-from istdbench.core.method import Method, RawOutput
+from istdbench.core.config import ADDED, MethodConfig
+from istdbench.core.errors import ConfigWarning, InvalidParameterError
+from istdbench.core.method import RawOutput
 from istdbench.core.registry import register
 
-from ._chunks import run_chunked
 from ._fitstate import FitState, chunk_state
 from ._lowrank import Solver, Workspace, dense_terms, frame_cores, tucker_nuclear_norm
-from ._siren import SineFactor, factor_param_count
-
-log = logging.getLogger(__name__)
+from ._neuralfit import ChunkedNeuralMethod, run_fit
+from ._neurstt_ablation import ablation_loss
+from ._siren import Activation, SineFactor, factor_param_count
 
 
 @dataclass(frozen=True)
@@ -70,6 +68,39 @@ class NeurSTTConfig(MethodConfig):
     seed : int
         Chunk ``i`` is initialised from ``seed + i``.
     dtype : {"float32", "float64"}
+
+    Ablation switches (the seed paper's Tables 5-7; the defaults are the
+    method, and keep every preset's results and config hash):
+
+    activation : {"sine", "relu", "leaky-relu", "tanh"}
+        Nonlinearity of the factor networks (Table 5: "we compare ReLU,
+        LeakyReLU, and Tanh [...] all compared methods are implemented
+        implicitly"): the same bias-free networks, initialisation, ``omega``
+        and coordinates with another ``s`` (see `istdbench.methods._siren`).
+    background_loss : {"nuclear", "mse"}
+        ``L_Nuc = sum_k ||B_k||_*`` (Eq. 19) or Table 6's ``L_MSE =
+        ||D - B - T||_F^2``, a sum of squares as the table writes it (not the
+        mean its name suggests), in place of ``L_Nuc``.
+    target : {"soft", "subtract", "none"}
+        Target module (Table 7): ``T = soft(D - B, lam/2)`` with ``||T||_1`` in the
+        loss (Eqs. 22-23); ``"subtract"``: "the loss constrain ||D - B||_1, without
+        soft-thresholding, as [13]", with ``T = D - B``; ``"none"``: "no such
+        module", no target term and ``T = D - B`` (what is left).
+    regularizer : {"neur3dtv", "neurtv", "neursstv", "3dtv", "none"}
+        Background regulariser weighted by ``phi`` (Table 7): Neur3DTV (Eq. 16,
+        ``kappa`` on the temporal derivative); NeurTV, which "only considers
+        spatial constraints, where N = 2" (Eq. 15); NeurSSTV [37], which the
+        paper does not write out: taken as the neural form of spatial-spectral
+        TV, the L1 of the mixed derivatives d2B/dh dt and d2B/dw dt; the discrete
+        3DTV of Eq. 13 (forward differences, no ``kappa``); or none. ``kappa``
+        only acts in ``neur3dtv``. The formulas: `istdbench.methods._neurstt_ablation`.
+
+    Switches that contradict each other are refused: a regulariser with
+    ``phi = 0`` (that is ``regularizer="none"``), ``background_loss="mse"`` with
+    a target other than ``soft`` (then ``D - B - T = 0`` and the loss is empty)
+    or with ``nuclear="cycle"`` (no nuclear norm to cycle), ``target="none"`` with
+    ``l1_mask="nonzero"`` (no L1 term to mask). SIREN's initialisation with
+    another activation gives a `ConfigWarning`.
     """
 
     lr: float = 5e-4
@@ -91,6 +122,15 @@ class NeurSTTConfig(MethodConfig):
     l1_mask: Literal["none", "nonzero"] = "none"
     seed: int = 42
     dtype: Literal["float32", "float64"] = "float32"
+    activation: Activation = field(default="sine", metadata=ADDED)
+    background_loss: Literal["nuclear", "mse"] = field(default="nuclear", metadata=ADDED)
+    target: Literal["soft", "subtract", "none"] = field(default="soft", metadata=ADDED)
+    regularizer: Literal["neur3dtv", "neurtv", "neursstv", "3dtv", "none"] = field(default="neur3dtv", metadata=ADDED)
+
+    @property
+    def published_loss(self) -> bool:
+        """Whether the loss is the method's own (nuclear norm, soft-thresholded target, Neur3DTV)."""
+        return (self.background_loss, self.target, self.regularizer) == ("nuclear", "soft", "neur3dtv")
 
     def validate(self) -> None:
         for name in ("lr", "omega", "init_std"):
@@ -101,17 +141,25 @@ class NeurSTTConfig(MethodConfig):
         self._require("chunk_length", self.chunk_length >= 2, "an int >= 2")
         self._require("rank_ratio", self.rank_ratio >= 1, "an int >= 1")
         self._require("polar_steps", self.polar_steps >= 1, "an int >= 1")
-        choices = {
-            "hidden": ("image-size", "width"),
-            "init": ("kaiming", "siren", "normal"),
-            "coords": ("raw", "unit"),
-            "nuclear": ("all", "cycle"),
-            "nuclear_solver": ("auto", "svd", "gram", "polar"),
-            "l1_mask": ("none", "nonzero"),
-            "dtype": ("float32", "float64"),
-        }
-        for name, allowed in choices.items():
-            self._require(name, getattr(self, name) in allowed, "one of " + ", ".join(repr(a) for a in allowed))
+        self._check_switches()
+
+    def _check_switches(self) -> None:
+        """Refuse ablation switches that contradict each other; warn about one without its design."""
+        if self.regularizer != "none":
+            why = f"> 0 with regularizer={self.regularizer!r} (phi = 0 switches it off: use regularizer='none')"
+            self._require("phi", self.phi > 0, why)
+        if self.background_loss == "mse":
+            self._require("target", self.target == "soft", "'soft' with background_loss='mse' (else D - B - T = 0)")
+            self._require("nuclear", self.nuclear == "all", "'all' with background_loss='mse' (no nuclear norm)")
+        if self.target == "none":
+            self._require("l1_mask", self.l1_mask == "none", "'none' with target='none' (there is no L1 term)")
+        if self.activation != "sine" and self.init == "siren":
+            warnings.warn(
+                f"NeurSTTConfig: init='siren' is SIREN's scheme for sine layers; activation={self.activation!r} "
+                "gets it too.",
+                ConfigWarning,
+                stacklevel=4,
+            )
 
 
 PAPER = NeurSTTConfig()
@@ -164,9 +212,9 @@ class NeurSTTModel(nn.Module):
         bound = 1.0 / math.sqrt(r1)
         with torch.no_grad():
             self.core.uniform_(-bound, bound, generator=generator)
-        self.fh = SineFactor(ch, r1, cfg.omega, dtype)
-        self.fw = SineFactor(cw, r2, cfg.omega, dtype)
-        self.ft = SineFactor(ct, r3, cfg.omega, dtype)
+        self.fh = SineFactor(ch, r1, cfg.omega, dtype, cfg.activation)
+        self.fw = SineFactor(cw, r2, cfg.omega, dtype, cfg.activation)
+        self.ft = SineFactor(ct, r3, cfg.omega, dtype, cfg.activation)
         for net in (self.fh, self.fw, self.ft):
             net.reset_parameters(cfg.init, generator, cfg.init_std)
         length, height, width = shape
@@ -240,11 +288,46 @@ def neurstt_loss(
 
     ``data`` (and ``mask``) are the chunk's frames laid out as (H, L, W).
     Pass one `Workspace` for all iterations of a fit to reuse its full-size buffers.
+    Ablation variants (``cfg.published_loss`` false) take the plain-autograd
+    loss of `istdbench.methods._neurstt_ablation`.
     """
+    if not cfg.published_loss:
+        return ablation_loss(model, data, mask, cfg, it, solver)
     lh, dlh, lt, (fh, _, fw, dfw, ft, _) = model.left_factors()
     dense = dense_terms(lh, dlh, lt, fw, dfw, data, mask, cfg.lam / 2, cfg.phi, cfg.kappa, workspace)
     rows = ft if cfg.nuclear == "all" else ft[it % ft.shape[0]].unsqueeze(0)
     return tucker_nuclear_norm(model.core, fh, fw, rows, solver, cfg.polar_steps) + dense
+
+
+class NeurSTTFit:
+    """The `FitProblem` of one chunk: model, Adam (coupled L2 weight decay) and the NeurSTT loss."""
+
+    def __init__(self, frames: np.ndarray, cfg: NeurSTTConfig, device: str, seed: int) -> None:
+        dev = torch.device(device)
+        dtype = getattr(torch, cfg.dtype)
+        self.cfg = cfg
+        self.model = NeurSTTModel(frames.shape, cfg, torch.Generator().manual_seed(seed)).to(dev)
+        self.frames = torch.from_numpy(np.array(frames)).to(device=dev, dtype=dtype)  # a copy: input stays read-only
+        self.data = self.frames.transpose(0, 1).contiguous()  # (H, L, W), the layout of `NeurSTTModel.left_factors`
+        self.mask = (self.data != 0).to(dtype) if cfg.l1_mask == "nonzero" else None
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.solver = solver_for(cfg, dev)
+        self.workspace = Workspace()
+
+    def loss(self, step: int) -> torch.Tensor:
+        return neurstt_loss(self.model, self.data, self.mask, self.cfg, step, self.solver, self.workspace)
+
+    def maps(self) -> RawOutput:
+        background = self.model.background()
+        diff = self.frames - background
+        if self.cfg.target != "soft":  # "subtract" and "none": what the background leaves
+            return RawOutput(diff.float().cpu().numpy(), background.float().cpu().numpy(), {"solver": self.solver})
+        target = torch.sign(diff) * torch.relu(diff.abs() - self.cfg.lam / 2)
+        return RawOutput(
+            target=target.float().cpu().numpy(),
+            background=background.float().cpu().numpy(),
+            diagnostics={"solver": self.solver},
+        )
 
 
 def fit_chunk(
@@ -260,43 +343,13 @@ def fit_chunk(
     ``state`` the fit is written every ``state.every`` steps and continues
     from a saved state of the same fit (see `FitState`).
     """
-    dev = torch.device(device)
-    dtype = getattr(torch, cfg.dtype)
-    generator = torch.Generator().manual_seed(cfg.seed if seed is None else seed)
-    model = NeurSTTModel(frames.shape, cfg, generator).to(dev)
-    frames_t = torch.from_numpy(np.array(frames)).to(device=dev, dtype=dtype)  # a copy: the input stays read-only
-    data = frames_t.transpose(0, 1).contiguous()  # (H, L, W), the layout of `NeurSTTModel.left_factors`
-    mask = (data != 0).to(dtype) if cfg.l1_mask == "nonzero" else None
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    solver = solver_for(cfg, dev)
-    losses = torch.empty(cfg.iterations, dtype=torch.float64, device=dev)
-    workspace = Workspace()
-    start = state.restore(model, opt, losses) if state is not None else 0
-    for it in tqdm(
-        range(start, cfg.iterations), desc="neurstt", leave=False, disable=None, initial=start, total=cfg.iterations
-    ):
-        opt.zero_grad(set_to_none=True)
-        loss = neurstt_loss(model, data, mask, cfg, it, solver, workspace)
-        loss.backward()
-        opt.step()
-        losses[it] = loss.detach()
-        if state is not None and state.due(it + 1, cfg.iterations):
-            state.save(it + 1, model, opt, losses)
-    with torch.no_grad():
-        background = model.background()
-        diff = frames_t - background
-        target = torch.sign(diff) * torch.relu(diff.abs() - cfg.lam / 2)
-    curve = losses.cpu().numpy()
-    log.info("neurstt chunk of %s frames: loss %.4g -> %.4g", frames.shape[0], curve[0], curve[-1])
-    return RawOutput(
-        target=target.float().cpu().numpy(),
-        background=background.float().cpu().numpy(),
-        diagnostics={"loss": curve.tolist(), "iterations": cfg.iterations, "solver": solver, "resumed_from": start},
-    )
+    seed = cfg.seed if seed is None else seed
+    build = lambda: NeurSTTFit(frames, cfg, device, seed)  # noqa: E731
+    return run_fit(build, cfg.iterations, desc="neurstt", state=state)[cfg.iterations]
 
 
 @register("neurstt")
-class NeurSTT(Method):
+class NeurSTT(ChunkedNeuralMethod):
     """NeurSTT: unsupervised neural Tucker background plus a soft-thresholded target.
 
     Notes
@@ -361,31 +414,25 @@ class NeurSTT(Method):
     commit 2831b363 (main.py, models/model_NeurSTT.py, models/utils.py).
     """
 
-    kind = "multi-frame"
     config_cls = NeurSTTConfig
     presets: ClassVar[dict[str, MethodConfig]] = {"paper": PAPER, "authors": AUTHORS}
     default_preset = "paper"
     citation = "NeurSTT (the seed paper); code: github.com/fengyiwu98/NeurSTT @2831b363"
-    gpu_capable = True
-    learned = True
 
     config: NeurSTTConfig
-
-    def min_frames(self) -> int:
-        return 2
 
     def n_params(self, shape: tuple[int, int, int]) -> int:
         """Parameters of one chunk's model for input frames of shape (T, H, W)."""
         length = min(shape[0], self.config.chunk_length)
         return param_count((length, shape[1], shape[2]), self.config)
 
-    def _detect(self, frames: np.ndarray) -> RawOutput:
+    def _detect_checkpoints(self, frames: np.ndarray, steps: tuple[int, ...]) -> dict[int, RawOutput]:
         cfg = self.config
         tucker_ranks((min(len(frames), cfg.chunk_length), *frames.shape[1:]), cfg.rank_ratio)
+        return super()._detect_checkpoints(frames, steps)
 
-        def fit(chunk: np.ndarray, index: int) -> RawOutput:
-            seed = cfg.seed + index
-            state = chunk_state(self.state_dir, self.name, cfg.config_hash(), self.device, seed, chunk)
-            return fit_chunk(chunk, cfg, self.device, seed, state)
+    def fit_problem(self, chunk: np.ndarray, seed: int) -> NeurSTTFit:
+        return NeurSTTFit(chunk, self.config, self.device, seed)
 
-        return run_chunked(frames, cfg.chunk_length, fit)
+    def fit_state(self, chunk: np.ndarray, seed: int) -> FitState | None:
+        return chunk_state(self.state_dir, self.name, self.config.config_hash(), self.device, seed, chunk)

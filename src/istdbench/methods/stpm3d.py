@@ -27,7 +27,6 @@ difference). All three terms are sums over entries.
 
 from __future__ import annotations
 
-import logging
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,17 +35,14 @@ from typing import ClassVar, Literal
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from istdbench.core.config import MethodConfig
-from istdbench.core.method import Method, RawOutput
+from istdbench.core.method import RawOutput
 from istdbench.core.registry import register
 
-from ._chunks import run_chunked
 from ._fitstate import FitState, chunk_state
+from ._neuralfit import ChunkedNeuralMethod, run_fit
 from ._tnn import nuclear_norms, nuclear_norms_svd
-
-log = logging.getLogger(__name__)
 
 _LEAKY_SLOPE = 0.01
 
@@ -306,6 +302,42 @@ def total_variation(b: torch.Tensor, variant: str) -> torch.Tensor:
     return sum(torch.diff(b, dim=d).abs().sum() for d in range(3))
 
 
+class STPM3DFit:
+    """The `FitProblem` of one chunk: the network, Adam and the 3DSTPM loss."""
+
+    def __init__(
+        self,
+        frames: np.ndarray,
+        cfg: STPM3DConfig,
+        device: str,
+        seed: int,
+        on_step: Callable[[int, torch.Tensor], None] | None = None,
+    ) -> None:
+        gen = torch.Generator().manual_seed(seed)
+        self.cfg = cfg
+        self.frames = np.asarray(frames, dtype=np.float32)
+        self.data = torch.tensor(self.frames, device=device)
+        self.model = STPM3DNet(tuple(frames.shape), cfg, gen).to(device)
+        self.model.train()
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.on_step = on_step
+
+    def loss(self, step: int) -> torch.Tensor:
+        cfg = self.cfg
+        y, b = self.model()
+        loss = tensor_nuclear_norm(y, cfg.tnn) + cfg.lam * (self.data - b).abs().sum()
+        if cfg.lam2:
+            loss = loss + cfg.lam2 * total_variation(b, cfg.ntv)
+        if self.on_step is not None:
+            self.on_step(step, b.detach())
+        return loss
+
+    def maps(self) -> RawOutput:
+        _, b = self.model()
+        background = b.detach().to("cpu", torch.float32).numpy()
+        return RawOutput(target=self.frames - background, background=background)
+
+
 def fit_chunk(
     frames: np.ndarray,
     cfg: STPM3DConfig,
@@ -318,41 +350,17 @@ def fit_chunk(
     """Fit the model to one chunk of frames (n3, n1, n2) and return T = D - B, B and the loss curve.
 
     ``on_step(steps_done, B)`` (B detached, after ``steps_done`` Adam steps)
-    lets callers watch the fit, e.g. to score intermediate maps; a fit resumed
-    from ``state`` (see `FitState`) calls it only for the steps it runs.
+    lets callers watch the fit; a fit resumed from ``state`` (see `FitState`)
+    calls it only for the steps it runs. (For maps after given step counts,
+    `STPM3D.detect_checkpoints` is the public way.)
     """
-    gen = torch.Generator().manual_seed(cfg.seed if seed is None else seed)
-    d = torch.tensor(np.asarray(frames, dtype=np.float32), device=device)
-    net = STPM3DNet(tuple(frames.shape), cfg, gen).to(device)
-    net.train()
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    losses = np.empty(cfg.iterations, dtype=np.float64)
-    start = state.restore(net, opt, losses) if state is not None else 0
-    for it in tqdm(
-        range(start, cfg.iterations), desc=desc, leave=False, disable=None, initial=start, total=cfg.iterations
-    ):
-        opt.zero_grad(set_to_none=True)
-        y, b = net()
-        loss = tensor_nuclear_norm(y, cfg.tnn) + cfg.lam * (d - b).abs().sum()
-        if cfg.lam2:
-            loss = loss + cfg.lam2 * total_variation(b, cfg.ntv)
-        if on_step is not None:
-            on_step(it, b.detach())
-        loss.backward()
-        opt.step()
-        losses[it] = loss.item()
-        if state is not None and state.due(it + 1, cfg.iterations):
-            state.save(it + 1, net, opt, losses)
-    with torch.no_grad():
-        _, b = net()
-    background = b.detach().to("cpu", torch.float32).numpy()
-    log.info("3DSTPM chunk %s: loss %.4g -> %.4g in %d iterations", frames.shape, losses[0], losses[-1], cfg.iterations)
-    diagnostics = {"loss": losses.tolist(), "resumed_from": start}
-    return RawOutput(target=frames - background, background=background, diagnostics=diagnostics)
+    seed = cfg.seed if seed is None else seed
+    build = lambda: STPM3DFit(frames, cfg, device, seed, on_step)  # noqa: E731
+    return run_fit(build, cfg.iterations, desc=desc, state=state)[cfg.iterations]
 
 
 @register("3dstpm")
-class STPM3D(Method):
+class STPM3D(ChunkedNeuralMethod):
     """3DSTPM (Zhang et al., TGRS 2023), RECONSTRUCTED: no original code exists; see the module docstring.
 
     Notes
@@ -426,7 +434,6 @@ class STPM3D(Method):
     spatial-temporal prior with traditional priors", IEEE TGRS 61, 2023.
     """
 
-    kind: ClassVar = "multi-frame"
     config_cls: ClassVar = STPM3DConfig
     presets: ClassVar = {"paper": STPM3DConfig(), "tied": STPM3DConfig(inverse="tied")}
     default_preset: ClassVar = "paper"
@@ -434,23 +441,14 @@ class STPM3D(Method):
         "Zhang, Gao, Ji, Wang, Zhang, 'Infrared small target detection combining deep spatial-temporal prior "
         "with traditional priors', IEEE TGRS 2023. Reconstructed from the published description; no original code."
     )
-    gpu_capable: ClassVar = True
-    learned: ClassVar = True
     reconstructed: ClassVar = True
 
     def n_params(self, shape: tuple[int, int, int]) -> int:
         t, h, w = shape
         return count_params((min(t, self.config.chunk_length), h, w), self.config)
 
-    def min_frames(self) -> int:
-        return 2
+    def fit_problem(self, chunk: np.ndarray, seed: int) -> STPM3DFit:
+        return STPM3DFit(chunk, self.config, self.device, seed)
 
-    def _detect(self, frames: np.ndarray) -> RawOutput:
-        cfg = self.config
-
-        def fit(chunk: np.ndarray, index: int) -> RawOutput:
-            seed = cfg.seed + index
-            state = chunk_state(self.state_dir, self.name, cfg.config_hash(), self.device, seed, chunk)
-            return fit_chunk(chunk, cfg, self.device, seed=seed, desc=f"3dstpm chunk {index}", state=state)
-
-        return run_chunked(frames, cfg.chunk_length, fit)
+    def fit_state(self, chunk: np.ndarray, seed: int) -> FitState | None:
+        return chunk_state(self.state_dir, self.name, self.config.config_hash(), self.device, seed, chunk)

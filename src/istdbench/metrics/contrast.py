@@ -84,7 +84,8 @@ def contrast_gains(
     frames : ndarray of shape (T, H, W), or a list of (H, W) images
         Input frames scaled to [0, 1] (MATLAB ``im2double``).
     maps : ndarray of shape (T, H, W), or a list of (H, W) maps
-        Raw target maps; normalised by the protocol's rule before measuring.
+        Raw target maps; cut to 0/1 by a binarising protocol's rule, then
+        normalised by the protocol's rule before measuring.
     centres : list of T arrays of shape (k, 2)
         Zero-based (row, col) target centres per frame; rounded as the toolbox
         rounds its 1-based annotations.
@@ -97,6 +98,7 @@ def contrast_gains(
         ``SCRG``, ``BSF``, ``CG``.
     """
     proto = get_roc_protocol(protocol)
+    maps = proto.prepare(maps)
     if is_image_list(maps):
         peak = max(float(np.max(m)) for m in maps) if proto.norm == "sequence" else None
         parts = [

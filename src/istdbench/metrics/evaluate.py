@@ -5,6 +5,12 @@ ROC protocol, the contrast gains (SCRG, BSF, CG) under the same protocol, and
 Pd/Fa plus, where the sequence has masks, IoU, F1 and nIoU under a threshold
 rule. ``evaluate_full`` also returns the ROC curves for ``curves.npz``. Under
 protocol ``basicirstd`` the result is IoU, nIoU, F1, Pd and Fa only (no ROC).
+
+Under a binarising protocol (``tensoristd+bin(chunk-max:0.4)``) every metric
+scores the 0/1 maps its rule cuts, as the toolbox and the authors' scripts
+score the PNGs such a rule writes: the threshold rule then applies to those
+maps (``ratio``, ``chunk-max`` and ``fixed`` below 1 give back the same mask),
+and ``empty_frames`` counts the frames the rule leaves empty.
 The data is a `Sequence` with (T, H, W) maps or an `ImageSet` with one map per
 image (see `istdbench.metrics._checks`).
 
@@ -61,7 +67,8 @@ def evaluate_full(
     seq : Sequence or ImageSet
         Frames (for the contrast gains) and ground truth (masks and/or points).
     protocol : str
-        ROC protocol (`istdbench.metrics.protocols`), or ``basicirstd``.
+        ROC protocol (`istdbench.metrics.protocols`), possibly binarising
+        (``+bin(RULE)``), or ``basicirstd``.
     threshold : str, optional
         Binarisation rule for IoU/F1/nIoU/Pd/Fa (`istdbench.metrics.thresholds`);
         default the protocol's (``ratio:0.5``; ``minmax:0.5`` for ``basicirstd``).
@@ -79,17 +86,20 @@ def evaluate_full(
         scores = basicirstd(maps, seq, threshold, proto)
         return Evaluation(scores.metrics, None, scores.protocol, scores.threshold, scores.counts)
     rule = parse_threshold(threshold if threshold is not None else proto.default_threshold)
-    values = check_data_maps(maps, seq)
+    raw = check_data_maps(maps, seq)
     require_ground_truth(seq)
-    roc = roc3d(values, seq, proto)
+    roc = roc3d(raw, seq, proto)
+    values = proto.prepare(raw)  # the maps as scored: raw, or the 0/1 cut of a binarising protocol
     gt_centres = centres(seq)
     detections = rule.binarize(values)
     images = isinstance(seq, ImageSet)
     metrics: dict[str, float] = dict(roc.aucs)
+    if proto.binarize is not None:
+        metrics["empty_frames"] = float(roc.n_frames_empty)
     if seq.masks is not None:
         metrics.update(pixel_metrics(detections, list(seq.masks) if images else seq.masks))
     metrics.update(pd_fa(detections, gt_centres).as_dict())
-    metrics.update(contrast_gains(list(seq.images) if images else seq.frames, values, gt_centres, proto))
+    metrics.update(contrast_gains(list(seq.images) if images else seq.frames, raw, gt_centres, proto))
     log.debug("evaluated %s under %s / %s", seq.label if images else seq.name, roc.protocol, rule.spec)
     return Evaluation(metrics=metrics, roc=roc, protocol=roc.protocol, threshold=rule.spec)
 
@@ -103,7 +113,8 @@ def evaluate(
     """Flat dict of every applicable metric (see `evaluate_full`).
 
     Keys: ``AUC_FPR_TPR, AUC_tau_TPR, AUC_tau_FPR, AUC_BS, AUC_TD, AUC_TDBS,
-    AUC_ODP, AUC_SNPR``, ``IoU, F1, nIoU`` (only with masks), ``Pd, Fa``,
+    AUC_ODP, AUC_SNPR``, ``empty_frames`` (only under a binarising protocol),
+    ``IoU, F1, nIoU`` (only with masks), ``Pd, Fa``,
     ``SCRG, BSF, CG``; under ``basicirstd``: ``IoU, nIoU, F1, Pd, Fa``.
     """
     return evaluate_full(maps, seq, protocol, threshold).metrics

@@ -37,15 +37,32 @@ A third protocol, ``basicirstd`` (`BasicIrstdProtocol`), is no ROC: it fixes
 how the single-frame toolboxes score binarised maps (IoU, nIoU, F1, Pd, Fa;
 `istdbench.metrics.basicirstd`). `get_protocol` returns either kind;
 `get_roc_protocol` only a ROC protocol.
+
+Binarised input: ``PROTOCOL+bin(RULE)`` (e.g. ``tensoristd+bin(chunk-max:0.4)``,
+recorded as ``tensoristd@1+bin(chunk-max:0.4)``) first cuts the raw maps by
+the threshold rule ``RULE`` (`istdbench.metrics.thresholds`) into 0/1 maps and
+scores those, which is what the toolbox computes from the 0/255 PNGs such a
+rule writes (``imread`` / 255 gives the same 0/1 values). This replays the
+pipeline of the NeurSTT and 3-D CNN authors, whose code writes only binary
+PNGs (0.4 and 0.5 x the chunk's maximum). Every metric of the evaluation then
+sees the binary maps; a frame the rule leaves empty is an all-zero map, which
+``tensoristd`` drops from FPR (its targets count as missed). Only the ROC
+protocols take ``+bin``: ``basicirstd`` binarises by its own threshold rule.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from istdbench.core.errors import InvalidParameterError, unknown_name
+
+from ._checks import is_image_list
+from .thresholds import DEFAULT_CHUNK, ThresholdRule, parse_threshold
 
 PROTOCOLS: dict[str, str] = {"tensoristd": "1", "clean": "1", "basicirstd": "1"}
 """Protocol name -> version; a result row records ``protocol@version``."""
@@ -72,6 +89,7 @@ class RocProtocol:
     toolbox_fpr_denominator: bool = False
     close_roc: bool = True
     toolbox_contrast: bool = False
+    binarize: ThresholdRule | None = None  # score the maps this rule cuts to 0/1 (see the module docstring)
 
     def __post_init__(self) -> None:
         if self.name not in ROC_PROTOCOLS:
@@ -86,14 +104,33 @@ class RocProtocol:
         return PROTOCOLS[self.name]
 
     @property
-    def spec(self) -> str:
-        """Canonical spec string (options only where they differ from the default)."""
+    def base_spec(self) -> str:
+        """The spec without the binarisation part."""
         return self.name if self.name == "tensoristd" or self.norm == "frame" else f"{self.name}:norm={self.norm}"
 
     @property
+    def bin_suffix(self) -> str:
+        return "" if self.binarize is None else f"+bin({self.binarize.spec})"
+
+    @property
+    def spec(self) -> str:
+        """Canonical spec string (options only where they differ from the default)."""
+        return self.base_spec + self.bin_suffix
+
+    @property
     def id(self) -> str:
-        """``spec@version``: what a result row records."""
-        return f"{self.spec}@{self.version}"
+        """``spec@version``, the binarisation after the version: what a result row records."""
+        return f"{self.base_spec}@{self.version}{self.bin_suffix}"
+
+    def prepare(self, maps: Any) -> Any:
+        """The maps this protocol scores: ``maps`` as given, or their 0/1 cut by the ``binarize`` rule (float64).
+
+        A (T, H, W) stack gives a stack, a list of (H, W) images a list.
+        """
+        if self.binarize is None:
+            return maps
+        cut = self.binarize.binarize(maps)
+        return [c.astype(np.float64) for c in cut] if is_image_list(cut) else cut.astype(np.float64)
 
     @property
     def default_threshold(self) -> str:
@@ -206,13 +243,52 @@ def get_roc_protocol(spec: str | RocProtocol) -> RocProtocol:
     return proto
 
 
+_SPEC = re.compile(r"(?P<base>[^+]*?)\s*(?:\+\s*bin\((?P<rule>[^()]*)\))?")
+
+
 def get_protocol(spec: str | Protocol) -> Protocol:
-    """Parse ``tensoristd``, ``clean``, ``clean:norm=frame``, ``clean:norm=sequence`` or ``basicirstd``."""
+    """Parse ``tensoristd``, ``clean``, ``clean:norm=frame|sequence`` (each optionally ``+bin(RULE)``) or
+    ``basicirstd``."""
     if isinstance(spec, (RocProtocol, BasicIrstdProtocol)):
         return spec
     if not isinstance(spec, str):
         raise InvalidParameterError(f"protocol must be a string such as 'tensoristd'; got {spec!r}.")
-    name, _, opts = spec.strip().partition(":")
+    match = _SPEC.fullmatch(spec.strip())
+    if match is None:
+        raise InvalidParameterError(
+            f"protocol {spec!r} is not of the form NAME[:OPTIONS][+bin(RULE)], e.g. 'tensoristd+bin(chunk-max:0.4)'."
+        )
+    proto = _base_protocol(match["base"], spec)
+    return proto if match["rule"] is None else with_binarize(proto, match["rule"])
+
+
+def with_binarize(
+    spec: str | Protocol, rule: str | ThresholdRule | None, default_chunk: int = DEFAULT_CHUNK
+) -> Protocol:
+    """The protocol ``spec`` scoring the maps cut by ``rule`` (None or ``"none"``: the raw maps).
+
+    ``default_chunk``: the chunk length of a ``chunk-max:R`` rule given without one.
+    """
+    proto = get_protocol(spec)
+    none = rule is None or (isinstance(rule, str) and rule.strip() == "none")
+    if isinstance(proto, BasicIrstdProtocol):
+        if none:
+            return proto
+        raise InvalidParameterError(
+            f"protocol 'basicirstd' scores binarised maps by its own threshold rule; +bin({rule}) applies to the "
+            f"ROC protocols ({', '.join(ROC_PROTOCOLS)})."
+        )
+    if none:
+        return dataclasses.replace(proto, binarize=None)
+    if proto.binarize is not None:
+        raise InvalidParameterError(
+            f"protocol {proto.spec!r} already binarises its maps; give one rule, not a second {rule!r}."
+        )
+    return dataclasses.replace(proto, binarize=parse_threshold(rule, default_chunk))
+
+
+def _base_protocol(base: str, spec: str) -> Protocol:
+    name, _, opts = base.strip().partition(":")
     if name not in PROTOCOLS:
         raise unknown_name("protocol", name, PROTOCOLS)
     if name == "basicirstd":
@@ -236,6 +312,24 @@ def get_protocol(spec: str | Protocol) -> Protocol:
             )
         norm = value
     return RocProtocol(name="clean", norm=norm)
+
+
+def protocol_from_id(recorded: str) -> Protocol:
+    """The protocol a result row recorded (``tensoristd@1``, ``clean:norm=sequence@1+bin(ratio:0.5)``).
+
+    Raises `InvalidParameterError` when the recorded version is not this suite's.
+    """
+    match = re.fullmatch(r"(?P<base>[^@]+)@(?P<version>[^+]+)(?P<bin>\+bin\(.*\))?", recorded.strip())
+    if match is None:
+        raise InvalidParameterError(
+            f"{recorded!r} is not a recorded protocol of the form NAME[:OPTIONS]@VERSION[+bin(RULE)]."
+        )
+    proto = get_protocol(match["base"] + (match["bin"] or ""))
+    if proto.version != match["version"]:
+        raise InvalidParameterError(
+            f"protocol {recorded!r} is version {match['version']}; this suite has {proto.name}@{proto.version}."
+        )
+    return proto
 
 
 def protocol_id(spec: str | Protocol) -> str:

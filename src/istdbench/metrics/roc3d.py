@@ -70,6 +70,10 @@ class Roc3DResult:
         Targets in the TPR denominator.
     n_frames_fpr : int
         Frames that contributed to FPR.
+    n_frames_empty : int
+        Frames (images) whose scored map has no positive value (``tensoristd``
+        drops them from FPR and counts their targets as missed); with a
+        binarising protocol, the frames its rule leaves empty.
     """
 
     thresholds: np.ndarray
@@ -80,6 +84,7 @@ class Roc3DResult:
     protocol: str
     n_targets: int = 0
     n_frames_fpr: int = 0
+    n_frames_empty: int = 0
 
     def curves(self) -> dict[str, np.ndarray]:
         """The arrays stored in a job's ``curves.npz``."""
@@ -136,6 +141,7 @@ class _Counts:
     n_targets: int
     denominator: int
     n_scored: int
+    n_empty: int  # all-zero maps
 
     def __add__(self, other: _Counts) -> _Counts:
         return _Counts(
@@ -144,6 +150,7 @@ class _Counts:
             self.n_targets + other.n_targets,
             self.denominator + other.denominator,
             self.n_scored + other.n_scored,
+            self.n_empty + other.n_empty,
         )
 
 
@@ -168,7 +175,8 @@ def _counts(values: np.ndarray, regions: TargetRegions, proto: RocProtocol, peak
         denominator = n_scored * (h * w - (2 * proto.box_radius + 1) ** 2)
     else:
         denominator = int(background.sum())
-    return _Counts(_suffix_counts(peaks), _suffix_counts(levels[background]), regions.n_targets, denominator, n_scored)
+    detected, false = _suffix_counts(peaks), _suffix_counts(levels[background])
+    return _Counts(detected, false, regions.n_targets, denominator, n_scored, int(zero.sum()))
 
 
 def roc3d(
@@ -186,7 +194,8 @@ def roc3d(
         Ground truth: masks (8-connected components are the targets) or
         points (a 3x3 box each).
     protocol : str
-        ``tensoristd`` (the toolbox's exact rules) or ``clean[:norm=frame|sequence]``;
+        ``tensoristd`` (the toolbox's exact rules) or ``clean[:norm=frame|sequence]``,
+        either with ``+bin(RULE)`` to score the maps a threshold rule cuts to 0/1;
         see `istdbench.metrics.protocols`.
 
     Returns
@@ -201,24 +210,33 @@ def roc3d(
     """
     proto = get_roc_protocol(protocol)
     if isinstance(seq, ImageSet):
-        values = check_image_maps(maps, seq)
+        values = proto.prepare(check_image_maps(maps, seq))
         require_ground_truth(seq)
         peak = max(float(v.max()) for v in values) if proto.norm == "sequence" else None
         parts = [_counts(v[None], mask_regions(m[None]), proto, peak) for v, m in zip(values, seq.masks, strict=True)]
         counts = sum(parts[1:], parts[0])
         what, n = f"image set {seq.label!r}", f"{len(seq)} images"
     else:
-        values = check_maps(maps, seq)
+        values = proto.prepare(check_maps(maps, seq))
         counts = _counts(values, target_regions(seq, proto.box_radius, proto.drop_border_targets), proto)
         what, n = f"sequence {seq.name!r}", f"{len(seq)} frames"
     if counts.n_targets == 0:
         why = " (protocol 'tensoristd' drops targets on the image border)" if proto.drop_border_targets else ""
         raise DataError(f"{what} has no scorable target in {n}{why}; TPR is undefined.")
     tpr = counts.detected / counts.n_targets
+    if proto.binarize is not None and counts.n_empty == len(values):
+        log.warning(
+            "binarisation rule %s leaves every one of the %d maps of %s empty: no detection, TPR 0%s",
+            proto.binarize.spec,
+            len(values),
+            what,
+            "; the toolbox rule drops every frame from FPR" if proto.skip_zero_frames else "",
+        )
     if counts.denominator > 0:
         fpr = counts.false / counts.denominator
     else:
-        log.warning("no frame of %s is scored for FPR (all maps zero?); FPR is set to 0", what)
+        if proto.binarize is None:
+            log.warning("no frame of %s is scored for FPR (all maps zero?); FPR is set to 0", what)
         fpr = np.zeros(N_LEVELS)
 
     tau = proto.tau()
@@ -231,4 +249,5 @@ def roc3d(
         protocol=proto.id,
         n_targets=counts.n_targets,
         n_frames_fpr=counts.n_scored,
+        n_frames_empty=counts.n_empty,
     )

@@ -7,10 +7,13 @@ how its map was cut:
     Per frame, ``map > R * max(frame)``: ``R`` of the max-normalised map (the
     seed paper's rule for the traditional methods, R = 0.5).
 ``chunk-max:R`` or ``chunk-max:R,L``
-    ``map > R * max`` over each chunk of ``L`` frames (default 80): the
-    NeurSTT authors' rule (R = 0.4). Chunks are frames ``[0, L), [L, 2L), ...``
-    and the remainder, the frames each model of `istdbench.methods._chunks`
-    writes.
+    ``map > R * max`` over each chunk of ``L`` frames: the NeurSTT authors'
+    rule (R = 0.4; the 3-D CNN code of 3DSTPM's first author uses R = 0.5).
+    Chunks are frames ``[0, L), [L, 2L), ...`` of the maps given, and the
+    remainder: the frames each model of `istdbench.methods._chunks` writes.
+    Without ``L`` the caller's default applies: the ``chunk_length`` of the
+    method that made the maps where that is known (run configs, maps files
+    written by ``istdbench detect``), else 80, both papers' chunk length.
 ``minmax:R``
     Per frame, ``(map - min) / (max - min) > R``: the map min-max normalised
     to [0, 1] (MATLAB ``mat2gray``, pyirstdmetrics' ``prepare_data``), the rule
@@ -105,8 +108,11 @@ class ThresholdRule:
         return out
 
 
-def parse_threshold(spec: str | ThresholdRule) -> ThresholdRule:
-    """Parse a threshold spec: ``ratio:0.5``, ``chunk-max:0.4``, ``minmax:0.5``, ``fixed:0.2``, ``adaptive:3``."""
+def parse_threshold(spec: str | ThresholdRule, default_chunk: int = DEFAULT_CHUNK) -> ThresholdRule:
+    """Parse a threshold spec: ``ratio:0.5``, ``chunk-max:0.4``, ``minmax:0.5``, ``fixed:0.2``, ``adaptive:3``.
+
+    ``default_chunk``: the chunk length of ``chunk-max:R`` given without one.
+    """
     if isinstance(spec, ThresholdRule):
         return spec
     if not isinstance(spec, str) or ":" not in spec:
@@ -120,7 +126,7 @@ def parse_threshold(spec: str | ThresholdRule) -> ThresholdRule:
     if len(parts) > (2 if kind == "chunk-max" else 1):
         raise InvalidParameterError(f"threshold {spec!r} has too many values; see the allowed forms in the docs.")
     value = _number(spec, parts[0])
-    chunk = DEFAULT_CHUNK
+    chunk = default_chunk
     if len(parts) == 2:
         if not parts[1].isdigit() or int(parts[1]) < 1:
             raise InvalidParameterError(

@@ -25,7 +25,14 @@ Example
     noise = ["none", "gaussian:snr=5"]
 
 ``methods`` may also be ``"all"`` (every registered method, default preset) or
-a list of names.
+a list of names. A method entry may also carry ``label`` (the variant's name in
+the results' ``label`` column, e.g. ``label = "L=10"``; part of the job's
+identity, so a setting shared by two configs with the same label is one job)
+and ``binarize``: a threshold rule (or a list; ``"none"`` is the raw maps)
+whose 0/1 maps its ROC protocols score, as the toolbox scores the PNGs that
+rule writes (protocol ``tensoristd+bin(chunk-max:0.4)``; ``chunk-max:R``
+without a chunk length takes the method's ``chunk_length``). A top-level
+``binarize`` is the default of every method entry (default ``"none"``).
 """
 
 from __future__ import annotations
@@ -51,7 +58,9 @@ TOP_KEYS = (
     "device",
     "maps",
     "threads",
+    "binarize",
 )
+METHOD_KEYS = ("preset", "set", "label", "binarize")
 MAPS_CHOICES = ("target", "all", "none")
 
 
@@ -62,10 +71,17 @@ class MethodSpec:
     name: str
     preset: str | None = None
     overrides: tuple[tuple[str, Any], ...] = ()
+    label: str = ""
+    binarize: tuple[str, ...] | None = None  # None: the config's top-level rule(s)
 
     @property
     def override_dict(self) -> dict[str, Any]:
         return dict(self.overrides)
+
+    @property
+    def setting(self) -> tuple[str, str | None, tuple[tuple[str, Any], ...]]:
+        """What the method computes (name, preset, overrides): label and scoring aside."""
+        return (self.name, self.preset, self.overrides)
 
 
 @dataclass(frozen=True)
@@ -91,6 +107,7 @@ class RunConfig:
     maps: str = "target"
     threads: int | None = None
     description: str = ""
+    binarize: tuple[str, ...] = ("none",)
     source: str = field(default="", compare=False)
 
 
@@ -177,6 +194,7 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         device=_typed(data.get("device", "cpu"), str, "device", where),
         maps=maps,
         threads=threads,
+        binarize=_str_list(data.get("binarize", ["none"]), "binarize", where),
         source=source,
     )
 
@@ -197,8 +215,13 @@ def _methods(value: Any, where: str) -> tuple[MethodSpec, ...] | str:
         entries = entry if isinstance(entry, list) else [entry]
         for item in entries:
             specs.append(_method_entry(name, item, where))
-    if len(set(specs)) != len(specs):
-        raise InvalidParameterError(f"'methods' in {where} lists the same method variant twice.")
+    if len({s.setting for s in specs}) != len(specs):
+        raise InvalidParameterError(
+            f"'methods' in {where} lists the same method variant twice (give one entry its label and binarize rules)."
+        )
+    labels = [(s.name, s.label) for s in specs if s.label]
+    if len(set(labels)) != len(labels):
+        raise InvalidParameterError(f"'methods' in {where} gives two variants of one method the same label.")
     return tuple(specs)
 
 
@@ -209,8 +232,8 @@ def _method_entry(name: str, item: Any, where: str) -> MethodSpec:
             f"'{label}' in {where} must be a table like {{ preset = \"...\", set = {{...}} }}. Got {item!r}."
         )
     for key in item:
-        if key not in ("preset", "set"):
-            raise unknown_name(f"key of '{label}' in {where}:", key, ("preset", "set"))
+        if key not in METHOD_KEYS:
+            raise unknown_name(f"key of '{label}' in {where}:", key, METHOD_KEYS)
     preset = item.get("preset")
     if preset is not None:
         _typed(preset, str, f"{label}.preset", where)
@@ -218,7 +241,9 @@ def _method_entry(name: str, item: Any, where: str) -> MethodSpec:
     if not isinstance(overrides, dict):
         raise InvalidParameterError(f"'{label}.set' in {where} must be a table of parameter values. Got {overrides!r}.")
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()))
-    return MethodSpec(name=name, preset=preset, overrides=frozen)
+    variant = _typed(item.get("label", ""), str, f"{label}.label", where)
+    rules = _str_list(item["binarize"], f"{label}.binarize", where) if "binarize" in item else None
+    return MethodSpec(name=name, preset=preset, overrides=frozen, label=variant.strip(), binarize=rules)
 
 
 def _sequences(

@@ -77,6 +77,7 @@ class Job:
     protocol: str
     protocol_version: str
     threshold: str
+    label: str = ""  # the run config's name for this method variant (empty: none given)
 
     @property
     def dataset(self) -> str:
@@ -128,7 +129,8 @@ def plan_jobs(cfg: RunConfig, data_root: str | Path | None = None, device: str |
             for noise_spec in block.noise:
                 for seed in cfg.seeds:
                     for variant in variants:
-                        jobs.extend(_jobs_for(variant, info, noises[noise_spec], seed, protocols, threshold))
+                        scored = _variant_protocols(variant, protocols, cfg.binarize)
+                        jobs.extend(_jobs_for(variant, info, noises[noise_spec], seed, scored, threshold))
     return list({j.key: j for j in jobs}.values())
 
 
@@ -201,6 +203,24 @@ def _resolve_protocols(specs: tuple[str, ...]) -> dict[str, str]:
 
     resolved = [get_protocol(spec) for spec in specs]
     return {p.spec: p.id for p in resolved}
+
+
+def _variant_protocols(v: _Variant, protocols: dict[str, str], default_rules: tuple[str, ...]) -> dict[str, str]:
+    """The variant's protocols: each ROC protocol once per binarize rule (``none``: the raw maps).
+
+    ``basicirstd`` binarises by its own threshold rule: it is scored once, as given.
+    """
+    from istdbench.metrics.protocols import RocProtocol, get_protocol, with_binarize
+
+    chunk = v.config.get("chunk_length")
+    chunk = chunk if isinstance(chunk, int) and chunk >= 1 else 80
+    scored = {}
+    for spec in protocols:
+        rules = v.spec.binarize or default_rules if isinstance(get_protocol(spec), RocProtocol) else ("none",)
+        for rule in rules:
+            proto = with_binarize(spec, rule, chunk)
+            scored[proto.spec] = proto.id
+    return scored
 
 
 def check_device(device: str) -> str:
@@ -284,6 +304,7 @@ def _jobs_for(
         Job(
             key=content_key(
                 {"detection": det_key, "truth": info.truth_hash, "protocol": version, "threshold": threshold}
+                | ({"label": v.spec.label} if v.spec.label else {})
             ),
             detection_key=det_key,
             method=v.spec.name,
@@ -301,6 +322,7 @@ def _jobs_for(
             protocol=name,
             protocol_version=version,
             threshold=threshold,
+            label=v.spec.label,
         )
         for name, version in protocols.items()
     ]

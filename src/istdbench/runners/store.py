@@ -40,7 +40,7 @@ import pandas as pd
 from istdbench import __version__
 from istdbench.core.errors import IstdbenchError
 from istdbench.core.io import atomic_write_bytes
-from istdbench.core.schema import ROW_COLUMNS
+from istdbench.core.schema import ADDED_COLUMNS, ROW_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,8 @@ class ResultStore:
                 frames.append(pd.read_csv(path, dtype=str, keep_default_na=False))
         if not frames:
             return pd.DataFrame(columns=list(ROW_COLUMNS))
-        return pd.concat(frames, ignore_index=True)[list(ROW_COLUMNS)]
+        table = pd.concat(frames, ignore_index=True)
+        return table.assign(**{c: v for c, v in ADDED_COLUMNS.items() if c not in table})[list(ROW_COLUMNS)]
 
     # --- writing -------------------------------------------------------------------------------------
     def write_job(
