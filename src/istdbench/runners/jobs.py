@@ -16,13 +16,9 @@ sequence references, never arrays: a Dask worker loads the data itself.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import inspect
 import json
 import re
-import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,10 +29,8 @@ from istdbench.core.errors import InvalidParameterError
 from istdbench.core.registry import create_method, get_method, list_methods
 from istdbench.core.types import Sequence
 
+from .codeversion import KEY_LENGTH, code_version
 from .config import MethodSpec, RunConfig
-
-KEY_LENGTH = 16
-METHOD_HELPER_PREFIX = "istdbench.methods."
 
 
 @dataclass(frozen=True)
@@ -332,54 +326,3 @@ def content_key(identity: dict[str, Any]) -> str:
     """Short sha256 hex of a JSON-serialisable identity (sorted keys, so dict order does not matter)."""
     blob = json.dumps(identity, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:KEY_LENGTH]
-
-
-def code_version(cls: type) -> str:
-    """Hash of the source files a method's results depend on.
-
-    These are the module defining the class, the modules of its base classes
-    and the suite's method helper modules (``istdbench.methods._*``) its module
-    refers to. Editing any of them changes the version and so the job keys.
-    """
-    digest = hashlib.sha256()
-    for path in sorted(_source_files(cls)):
-        digest.update(path.name.encode())
-        digest.update(_file_hash(path).encode())
-    return digest.hexdigest()[:KEY_LENGTH]
-
-
-def _source_files(cls: type) -> set[Path]:
-    modules = {sys.modules[c.__module__] for c in cls.__mro__ if c.__module__ in sys.modules}
-    pending = [sys.modules[cls.__module__]] if cls.__module__ in sys.modules else []
-    while pending:  # the method's module and, transitively, the helper modules they use
-        for mod in _helper_modules(pending.pop()):
-            if mod not in modules:
-                modules.add(mod)
-                pending.append(mod)
-    files = set()
-    for mod in modules:
-        if mod.__name__ == "builtins" or mod.__name__.startswith("abc"):
-            continue
-        try:
-            files.add(Path(inspect.getfile(mod)).resolve())
-        except (TypeError, OSError):
-            continue
-    return files
-
-
-def _helper_modules(module: types.ModuleType) -> set[types.ModuleType]:
-    """Modules of ``istdbench.methods`` that ``module`` imported or took names from."""
-    found = set()
-    for value in vars(module).values():
-        owner = getattr(value, "__module__", None)
-        mod = value if isinstance(value, types.ModuleType) else None
-        if mod is None and isinstance(owner, str):
-            mod = sys.modules.get(owner)
-        if mod is not None and mod.__name__.startswith(METHOD_HELPER_PREFIX):
-            found.add(mod)
-    return found
-
-
-@functools.cache
-def _file_hash(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
