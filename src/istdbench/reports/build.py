@@ -25,7 +25,9 @@ from .jobfiles import representative_jobs, variant_configs
 from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
+from .replication import replication_tables
 from .results import load_results, variant_labels
+from .sensitivity import sensitivity_tables
 from .tables import PRIMARY_THRESHOLD, Table, build_tables, evaluation_settings
 from .visual import visual_grids
 
@@ -161,7 +163,7 @@ def write_report(
     formats = parse_formats(formats)
     df = load_results(out)
     df = df.assign(variant=variant_labels(df))
-    tables = build_tables(df)
+    tables = build_tables(df) + sensitivity_tables(df) + replication_tables(df)
     final = out / REPORT_DIR
     staging = out / f".{REPORT_DIR}.staging-{os.getpid()}"
     report = Report(folder=final)
