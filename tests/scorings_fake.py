@@ -7,6 +7,8 @@ ranks where under each scoring is known by construction.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pandas as pd
 from reports_fake import _env
@@ -38,7 +40,7 @@ def job(
         "method": method,
         "preset": "paper",
         "label": label,
-        "config_hash": f"h_{method}_{label}",
+        "config_hash": hashlib.sha1(f"{method}/{label}".encode()).hexdigest()[:16],
         "dataset": sequence.split("/", 1)[0],
         "sequence": sequence,
         "noise": "none",

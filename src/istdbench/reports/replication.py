@@ -63,7 +63,7 @@ AUC_DATA = (
     "binarised by their authors' rules, the others raw (the protocol-sensitivity tables show the other scorings)."
 )
 PARAMS_DATA = "Parameters: at the frame size named; ours also depend on the frames per chunk (Our data)."
-INFO_COLUMNS = ("Paper", "Published", "Ours", "Ours − published", "Our data", "Our scoring")
+INFO_COLUMNS = ("Paper", "Published", "Ours", "Ours - published", "Our data", "Our scoring")
 
 
 def _table_number(table: str) -> int:
@@ -126,8 +126,9 @@ def _paper_reference(paper: pd.DataFrame, sequences: set[str]) -> tuple[pd.DataF
 def _compare(df: pd.DataFrame, paper: pd.DataFrame) -> list[dict[str, object]]:
     """One dict per published number with a counterpart in the run."""
     out = []
-    for variant, rows in df.groupby("variant", sort=False):
-        method, label = rows["method"].iloc[0], rows["label"].iloc[0]
+    for (variant, label), rows in df.groupby(["variant", "label"], sort=False):
+        method = rows["method"].iloc[0]
+        variant = f"{method} [{label}]" if label else variant
         if label:
             mine = paper[(paper["table"].map(_table_number) <= 7) & (paper["variant"] == label)]
         else:
@@ -157,7 +158,7 @@ def _compare(df: pd.DataFrame, paper: pd.DataFrame) -> list[dict[str, object]]:
                 continue
             reference, _ = _paper_reference(published, set(source["sequence"]))
             for p in reference.itertuples():
-                out.append(_row(variant, p, metric, _mean(source), _our_data(source), scoring or "—"))
+                out.append(_row(variant, p, metric, _mean(source), _our_data(source), scoring))
     return out
 
 
@@ -171,7 +172,7 @@ def _params_rows(variant: str, published: pd.DataFrame, jobs: pd.DataFrame) -> l
         same = counted[counted["size"] == p.sequence]
         for _, group in same.groupby("n_frames", sort=True):
             value = float(group["n_params"].astype(float).median())
-            out.append(_row(variant, p, "n_params", value, _our_data(group), "—"))
+            out.append(_row(variant, p, "n_params", value, _our_data(group), ""))
     return out
 
 
@@ -185,7 +186,7 @@ def _row(variant: str, p, metric: str, ours: float, our_data: str, scoring: str)
         "Paper": where,
         "Published": format_value(metric, p.value) + (" *" if flagged else ""),
         "Ours": format_value(metric, ours),
-        "Ours − published": format_value(metric, ours - p.value),
+        "Ours - published": format_value(metric, ours - p.value),
         "Our data": our_data,
         "Our scoring": scoring,
         "flagged": flagged,
