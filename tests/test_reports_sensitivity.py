@@ -137,3 +137,18 @@ def test_rendered_like_the_other_tables(tmp_path):
     assert {"sensitivity_auc3d", "sensitivity_ranks"} <= set(report.tables)
     index = (out / "report" / "index.md").read_text()
     assert "### Protocol sensitivity: rank of each method per AUC under a / b / c" in index
+
+
+def test_the_shipped_configs_score_each_method_the_three_ways():
+    from istdbench.runners.config import load_config
+
+    full, subset = load_config("daub-protocols"), load_config("daub-protocols-subset")
+    rules = {m.name: m.binarize or full.binarize for m in full.methods}
+    assert rules["neurstt"] == ("none", "chunk-max:0.4", "ratio:0.5")
+    assert rules["3dstpm"] == ("none", "chunk-max:0.5", "ratio:0.5")
+    assert {rules[m] for m in ("tophat", "mpcm", "ipi", "pstnn", "stt")} == {("none", "ratio:0.5")}
+    assert {(m.name, m.preset) for m in full.methods} >= {("stt", "tensoristd"), ("neurstt", "paper")}
+    assert {r for b in full.sequences for r in b.refs} == {f"daub/sequence{i}" for i in range(1, 9)}
+    assert [b.frames for b in full.sequences] == [(1, 80)]
+    assert set(subset.methods) == set(full.methods) - {m for m in full.methods if m.name == "3dstpm"}
+    assert subset.binarize == full.binarize
