@@ -152,3 +152,13 @@ def test_the_shipped_configs_score_each_method_the_three_ways():
     assert [b.frames for b in full.sequences] == [(1, 80)]
     assert set(subset.methods) == set(full.methods) - {m for m in full.methods if m.name == "3dstpm"}
     assert subset.binarize == full.binarize
+
+
+def test_per_scoring_tables_keep_values_and_marks():
+    from istdbench.reports.sensitivity import per_scoring
+
+    parts = per_scoring(_tables(_run())["sensitivity_auc3d"])
+    assert [p.key for p in parts] == ["sensitivity_auc3d_a", "sensitivity_auc3d_b", "sensitivity_auc3d_c"]
+    assert parts[1].title.endswith(": (b) raw") and parts[1].values.shape == (3, 8)
+    assert parts[1].values.loc["ipi", ("", "AUC_FPR_TPR")] == pytest.approx(0.8)
+    assert "| ipi | **0.8000** |" in render_markdown(parts[1])

@@ -36,9 +36,10 @@ SEQUENCE_MAP: dict[str, str] = {}
 Table 1 gives Seqs. 1-6 the same frame count (80) and size (256 x 256) and
 describes each in words; its example images are not in the text. The eight
 daub clips are all 256 x 256 with 100 frames, from the same dataset (Hui et
-al. 2019), and the descriptions fit several of them (buildings: sequence5-7;
-a target moving over a large range: sequence5-7, 23-40 px; the others move
-under 10 px), so no clip is identified with a paper sequence.
+al. 2019), and the descriptions fit several of them (buildings in view:
+sequence5-7; "large range movement": sequence5-7, whose annotated points span
+23-40 px over the 100 frames, while the others' span under 10 px), so no clip
+is identified with a paper sequence.
 """
 
 PAPER_DATA = (

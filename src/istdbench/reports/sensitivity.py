@@ -18,6 +18,7 @@ rows for is a missing cell, never a silent fallback to another scoring.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -251,4 +252,21 @@ def sensitivity_tables(df: pd.DataFrame) -> list[Table]:
         part = rows[rows["base"] == base]
         if part["rule"].isna().any() and part["rule"].notna().any():
             out += _tables_for(part, failed, base)
+    return out
+
+
+def per_scoring(table: Table) -> list[Table]:
+    """The AUC table split into one eight-column table per scoring (for pages too narrow for all three)."""
+    out = []
+    for group in dict.fromkeys(table.values.columns.get_level_values("group")):
+        cols = [c for c in table.values.columns if c[0] == group]
+        out.append(
+            dataclasses.replace(
+                table,
+                key=f"{table.key}_{group.split(')', 1)[0].strip('(')}",
+                title=f"{table.title}: {group}",
+                values=table.values[cols].rename(columns={group: ""}, level="group"),
+                status=table.status[cols].rename(columns={group: ""}, level="group"),
+            )
+        )
     return out
