@@ -109,8 +109,8 @@ def _flag(notes: pd.Series) -> str:
     return next((n for n in notes if n.startswith("as printed")), "")
 
 
-def _paper_reference(paper: pd.DataFrame, sequences: set[str]) -> tuple[pd.DataFrame, str]:
-    """The published numbers to set beside a mean over our ``sequences``, and which sequences they average.
+def _paper_reference(paper: pd.DataFrame, sequences: set[str]) -> pd.DataFrame:
+    """The published numbers to set beside a mean over our ``sequences`` (their ``sequence`` says which).
 
     A table with per-sequence numbers (9, 10) is compared on its Seqs. 1-6 (computed from the printed
     values) when all our clips are daub clips (256x256, the dataset of Seqs. 1-6); else on its printed average.
@@ -120,8 +120,8 @@ def _paper_reference(paper: pd.DataFrame, sequences: set[str]) -> tuple[pd.DataF
     if sequences and all(s.startswith("daub/") for s in sequences) and not per_seq.empty:
         keys = ["table", "group", "row", "variant", "metric"]
         computed = per_seq.groupby(keys, as_index=False, sort=False).agg(value=("value", "mean"), note=("note", _flag))
-        return computed.assign(sequence="mean of Seqs. 1-6 (computed)"), "computed"
-    return averages, "printed"
+        return computed.assign(sequence="mean of Seqs. 1-6 (computed)")
+    return averages
 
 
 def _compare(df: pd.DataFrame, paper: pd.DataFrame) -> list[dict[str, object]]:
@@ -157,8 +157,7 @@ def _compare(df: pd.DataFrame, paper: pd.DataFrame) -> list[dict[str, object]]:
             source = source[source["value"].notna()]
             if source.empty:
                 continue
-            reference, _ = _paper_reference(published, set(source["sequence"]))
-            for p in reference.itertuples():
+            for p in _paper_reference(published, set(source["sequence"])).itertuples():
                 out.append(_row(variant, p, metric, _mean(source), _our_data(source), scoring))
     return out
 
