@@ -134,6 +134,23 @@ def _failed(
     return JobOutcome(job=job, rows=[row], meta=meta, seconds=elapsed, error=message)
 
 
+class WorkerDied(RuntimeError):
+    """The process running a job ended without an answer (a crash in native code, ``os._exit``, a kill)."""
+
+
+def died(task: Task, how: str, elapsed: float) -> list[JobOutcome]:
+    """Failure outcomes for every job of a task whose worker process died (``how``: the signal or exit code)."""
+    exc = WorkerDied(f"the worker process running this job {how}; no result was returned")
+    env = environment(task.threads)
+    outcomes = []
+    for job in task.jobs:
+        outcome = _failed(job, exc, env, elapsed, None, task)
+        outcome.meta["traceback"] = ""
+        outcome.meta["worker_exit"] = how
+        outcomes.append(outcome)
+    return outcomes
+
+
 def _base_row(job: Job, env: dict[str, Any], det: Detection | None) -> dict[str, Any]:
     n_frames, height, width = job.shape
     runtime = det.runtime_s if det is not None else math.nan
