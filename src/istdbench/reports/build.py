@@ -7,14 +7,12 @@ report (or none), never a mixture of old and new files.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from istdbench.core.errors import InvalidParameterError, IstdbenchError
 from istdbench.core.io import atomic_write_bytes
@@ -25,7 +23,8 @@ from .jobfiles import representative_jobs, variant_configs
 from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
-from .results import load_results, variant_labels
+from .results import variant_labels
+from .runstate import RunState, load_run_results, read_run_info
 from .tables import PRIMARY_THRESHOLD, Table, build_tables, evaluation_settings
 from .visual import visual_grids
 
@@ -48,6 +47,7 @@ class Report:
     figures: dict[str, list[str]] = field(default_factory=dict)
     deterministic: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    state: RunState | None = None  # how complete the run is (None: a folder without a job list)
 
 
 def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -62,14 +62,6 @@ def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
 
 def _write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
-def _read_run_info(out: Path) -> dict[str, Any] | None:
-    try:
-        info = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return info if isinstance(info, dict) else None
 
 
 def _write_tables(tables: list[Table], folder: Path, formats: tuple[str, ...], report: Report) -> None:
@@ -136,8 +128,13 @@ def write_report(
     formats: str | Iterable[str] = ("md", "tex", "csv"),
     figures: bool = True,
     data_root: str | Path | None = None,
+    threads: int | None = None,
 ) -> Report:
-    """Build ``OUT/report`` from ``OUT/results.csv`` (and, for figures, the per-job files).
+    """Build ``OUT/report`` from the stored jobs of the folder's last run (and, for figures, their files).
+
+    The table holds exactly the jobs of ``OUT/run.json``'s config that are stored
+    (`istdbench.reports.runstate`); the index says how many are missing or
+    failed and marks a run that did not finish.
 
     Parameters
     ----------
@@ -149,6 +146,8 @@ def write_report(
         Draw the figures (the tables alone need only the results table).
     data_root : str or Path, optional
         Root of the named datasets, to reload sequences for the visual grid.
+    threads : int, optional
+        The thread limit the report was built under, recorded in the index.
 
     Raises
     ------
@@ -159,20 +158,21 @@ def write_report(
     """
     out = Path(out)
     formats = parse_formats(formats)
-    df = load_results(out)
+    df, state = load_run_results(out)
     df = df.assign(variant=variant_labels(df))
     tables = build_tables(df)
     final = out / REPORT_DIR
     staging = out / f".{REPORT_DIR}.staging-{os.getpid()}"
-    report = Report(folder=final)
+    report = Report(folder=final, state=state)
     try:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         _write_tables(tables, staging, formats, report)
         sections = _figures(df, tables, out, staging, data_root, report) if figures else {}
         index = IndexInputs(
-            df, tables, report.tables, sections, _read_run_info(out), report.skipped, variant_configs(df, out)
+            df, tables, report.tables, sections, read_run_info(out), report.skipped, variant_configs(df, out)
         )
+        index.state, index.threads = state, threads
         _write_text(staging / "index.md", render_index(index))
         _swap_in(staging, final)
     except OSError as exc:

@@ -93,18 +93,28 @@ def prepare_sequence(job: Job, data_root: str | None) -> Sequence:
 
 
 @contextlib.contextmanager
-def thread_limit(n: int) -> Iterator[None]:
-    """Limit BLAS/OpenMP and torch intra-op threads to ``n`` while a job runs (restored afterwards)."""
-    import torch
+def thread_limit(n: int, torch: bool = True) -> Iterator[None]:
+    """Limit BLAS/OpenMP and torch intra-op threads to ``n`` while a job runs (restored afterwards).
+
+    ``torch=False`` leaves torch alone unless it is already imported (commands that do not need it
+    should not pay for importing it).
+    """
+    import sys
+
     from threadpoolctl import threadpool_limits
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
+    module = None
+    if torch or "torch" in sys.modules:
+        import torch as module
+    before = module.get_num_threads() if module is not None else None
+    if module is not None:
+        module.set_num_threads(n)
     try:
         with threadpool_limits(limits=n):
             yield
     finally:
-        torch.set_num_threads(before)
+        if module is not None and before is not None:
+            module.set_num_threads(before)
 
 
 def _evaluated(job: Job, seq: Sequence, det: Detection, env: dict[str, Any], task: Task) -> JobOutcome:

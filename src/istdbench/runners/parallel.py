@@ -30,6 +30,11 @@ CONNECT_TIMEOUT = "10s"
 """How long to wait for a Dask scheduler to answer before giving up with a clear error."""
 
 
+COMMAND_THREADS = 1
+"""Default threads of ``detect``, ``evaluate`` and ``report``: one, as the shipped run configs pin per job
+(on a busy machine, contending BLAS/torch threads made small SVDs 5-50x slower)."""
+
+
 def default_threads(n_jobs: int) -> int:
     """Threads per job so that ``n_jobs`` concurrent jobs share this machine's cores."""
     return max(1, (os.cpu_count() or 1) // max(1, n_jobs))
