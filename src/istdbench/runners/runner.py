@@ -41,6 +41,7 @@ class RunSummary:
     ran: int
     failed: int
     failures: tuple[str, ...] = ()  # every job of the config stored as failed (this run's and earlier ones)
+    skipped: tuple[str, ...] = ()  # sequences left out as unloadable (on_bad_data = "skip")
 
     @property
     def exit_status(self) -> int:
@@ -52,6 +53,8 @@ class RunSummary:
             f"{self.total} jobs: {self.reused} reused from {self.out}, {self.ran} run"
             f"{f', {self.failed} failed' if self.failed else ''}; table: {self.results}"
         )
+        if self.skipped:
+            text += f"\n{len(self.skipped)} sequence(s) skipped as unloadable: {', '.join(self.skipped)}"
         if not self.failures:
             return text
         earlier = len(self.failures) - self.failed
@@ -110,7 +113,8 @@ def run(
     if threads is not None and threads < 1:
         raise InvalidParameterError(f"--threads must be a positive integer. Got {threads}.")
     threads = threads or cfg.threads or (1 if scheduler else default_threads(n_jobs))
-    jobs = plan_jobs(cfg, data_root=data_root, device=device)
+    skipped: dict[str, str] = {}
+    jobs = plan_jobs(cfg, data_root=data_root, device=device, skipped=skipped)
     store = ResultStore.open(out)
     with store.lock():
         store.clean_staging()
@@ -120,7 +124,7 @@ def run(
         reused = len(jobs) - len(todo)
         log.info("config %r: %d jobs, %d stored, %d to run", cfg.name, len(jobs), reused, len(todo))
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        store.write_run_info(_run_info(cfg, jobs, threads, started, finished=None))
+        store.write_run_info(_run_info(cfg, jobs, threads, started, None, skipped))
         # local workers share this file system: a killed neural fit resumes from its saved state
         state_root = None if scheduler else store.fit_state_dir
         tasks = group_tasks(todo, data_root, cfg.maps, threads, state_root)
@@ -128,10 +132,17 @@ def run(
         store.tidy_fit_state()
         results = store.write_results([j.key for j in jobs])
         finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        store.write_run_info(_run_info(cfg, jobs, threads, started, finished))
+        store.write_run_info(_run_info(cfg, jobs, threads, started, finished, skipped))
         failures = tuple(_failure(store, j) for j in jobs if store.status(j.key) == "failed")
     return RunSummary(
-        out=Path(out), results=results, total=len(jobs), reused=reused, ran=len(todo), failed=failed, failures=failures
+        out=Path(out),
+        results=results,
+        total=len(jobs),
+        reused=reused,
+        ran=len(todo),
+        failed=failed,
+        failures=failures,
+        skipped=tuple(skipped),
     )
 
 
@@ -169,10 +180,13 @@ def _log_finished(job: Job, seconds: float, error: str) -> None:
         log.info("done %s in %.2f s", what, seconds)
 
 
-def _run_info(cfg: RunConfig, jobs: list[Job], threads: int, started: str, finished: str | None) -> dict[str, Any]:
+def _run_info(
+    cfg: RunConfig, jobs: list[Job], threads: int, started: str, finished: str | None, skipped: dict[str, str]
+) -> dict[str, Any]:
     config = asdict(cfg)
     return {
         "config": config,
+        "skipped_sequences": skipped,
         "started_utc": started,
         "finished_utc": finished,
         "environment": environment(threads),
