@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from .env import inherit_environment, static_environment
 from .execute import JobOutcome, died, run_task
 from .jobs import Task
 
 log = logging.getLogger(__name__)
 
-PRELOAD = ["istdbench.runners.execute", "istdbench.methods", "istdbench.metrics.evaluate"]
+PRELOAD = ["istdbench.runners._preload"]
 """Modules the forkserver imports once, so that each child starts with them loaded."""
 
 PARENT_GONE_EXIT = 70
@@ -100,7 +101,7 @@ def _start(ctx: mp.context.BaseContext, task: Task) -> _Running:
     level = logging.getLogger().getEffectiveLevel()
     process = ctx.Process(
         target=_child_main,
-        args=(task, child_end, plugins, list(sys.path), level),
+        args=(task, child_end, plugins, list(sys.path), level, static_environment()),
         name=f"istdbench-job-{task.first.detection_key}",
         daemon=True,
     )
@@ -157,9 +158,17 @@ def _plugin_methods(task: Task) -> dict[str, tuple[str, str]]:
     return {task.first.method: (cls.__module__, cls.__qualname__)}
 
 
-def _child_main(task: Task, conn: Connection, plugins: dict[str, tuple[str, str]], path: list[str], level: int) -> None:
+def _child_main(
+    task: Task,
+    conn: Connection,
+    plugins: dict[str, tuple[str, str]],
+    path: list[str],
+    level: int,
+    env: dict[str, str],
+) -> None:
     """Entry point of a child: watch the parent, run the task, send the outcomes back."""
     _watch_parent(conn)
+    inherit_environment(env)  # same machine and code as the parent: no git call per job
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     sys.path[:] = path + [p for p in sys.path if p not in path]
     _register_plugins(plugins)
