@@ -121,18 +121,21 @@ def _finished(running: dict[Connection, _Running], ready: list[Any]) -> list[_Ru
 
 def _collect(item: _Running) -> list[JobOutcome]:
     """The child's outcomes, or failure rows saying how it died."""
-    outcomes = None
+    outcomes, unreadable = None, ""
     try:
         if item.conn.poll():
             outcomes = item.conn.recv()
     except (EOFError, OSError):  # it died while answering
         outcomes = None
+    except Exception as exc:  # an answer that does not unpickle here: the job's result is lost, not the run
+        unreadable = f" after an answer that could not be read ({type(exc).__name__}: {exc})"
     finally:
         item.conn.close()
-    item.process.join(None if outcomes is None else 10)
+    item.process.join(None if outcomes is None and not unreadable else 10)
     if outcomes is not None:
         return outcomes
-    return died(item.task, describe_exit(item.process.exitcode), time.perf_counter() - item.started)
+    how = describe_exit(item.process.exitcode) + unreadable
+    return died(item.task, how, time.perf_counter() - item.started)
 
 
 def describe_exit(code: int | None) -> str:
