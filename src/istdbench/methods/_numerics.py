@@ -15,14 +15,6 @@ def soft_threshold(x: np.ndarray, tau: float | np.ndarray) -> np.ndarray:
     return np.sign(x) * np.maximum(np.abs(x) - tau, 0.0)
 
 
-def svt(x: np.ndarray, tau: float) -> tuple[np.ndarray, int]:
-    """Singular value thresholding (prox of ``tau * ||.||_*``); returns the result and its rank."""
-    u, s, vh = np.linalg.svd(x, full_matrices=False)
-    s = np.maximum(s - tau, 0.0)
-    r = int(np.count_nonzero(s))
-    return (u[:, :r] * s[:r]) @ vh[:r], r
-
-
 def matlab_round(x: np.ndarray | float) -> np.ndarray:
     """MATLAB's ``round``: halves away from zero (numpy rounds halves to even)."""
     x = np.asarray(x, dtype=np.float64)
@@ -146,7 +138,7 @@ def tsvd_shrink(x: np.ndarray, tau: float, n_keep: int = 0) -> np.ndarray:
 def svt_gram(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     """Singular value thresholding of a matrix or a batch of matrices through ``eigh`` of the Gram matrix.
 
-    The same result as `svt` (``U max(S - tau, 0) V^H`` per matrix), for real
+    Singular value thresholding (``U max(S - tau, 0) V^H`` per matrix), for real
     or complex input of shape (..., m, n), but via the eigendecomposition of
     the smaller Gram matrix: for the many small or very tall matrices of IPI
     and STT that is several times cheaper than a batched SVD, and only the
