@@ -15,13 +15,10 @@ import numpy as np
 from istdbench.core.errors import DataError, InvalidParameterError
 from istdbench.core.io import load_maps
 from istdbench.core.types import Sequence
+from istdbench.datasets.images import natural_key
 
 from . import main
 from ._threads import threads_option
-
-
-def _natural(path: Path) -> list[int | str]:
-    return [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", path.stem)]
 
 
 def read_png_maps(folder: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -33,7 +30,7 @@ def read_png_maps(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """
     from istdbench.datasets.images import read_frame
 
-    paths = sorted(folder.glob("*.png"), key=_natural)
+    paths = sorted(folder.glob("*.png"), key=lambda p: natural_key(p.stem))
     if not paths:
         raise DataError(f"--maps-dir {str(folder)!r} holds no .png files.")
     maps = [read_frame(p) for p in paths]  # a corrupt file: a DataError that names it
