@@ -170,17 +170,16 @@ def _child_main(
     env: dict[str, str],
 ) -> None:
     """Entry point of a child: watch the parent, run the task, send the outcomes back."""
-    _watch_parent(conn)
+    answered = threading.Event()
+    _watch_parent(conn, answered)
     inherit_environment(env)  # same machine and code as the parent: no git call per job
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     sys.path[:] = path + [p for p in sys.path if p not in path]
     _register_plugins(plugins)
     outcomes = run_task(task)
-    conn.send(outcomes)
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(0)  # the answer is sent: skip the interpreter's teardown
+    answered.set()  # from here on the parent closing its end is expected: let the process end normally
+    with contextlib.suppress(OSError):  # the parent died meanwhile: nobody to answer
+        conn.send(outcomes)
 
 
 def _register_plugins(plugins: dict[str, tuple[str, str]]) -> None:
@@ -198,8 +197,12 @@ def _register_plugins(plugins: dict[str, tuple[str, str]]) -> None:
         register(name)(obj)
 
 
-def _watch_parent(conn: Connection) -> None:
-    """Exit this child as soon as the parent's end of ``conn`` closes (the parent died)."""
+def _watch_parent(conn: Connection, answered: threading.Event) -> None:
+    """Exit this child as soon as the parent's end of ``conn`` closes before it has answered (the parent died).
+
+    After the answer the child ends normally, so that multiprocessing's finalizers release what the job
+    created (semaphores of progress bars, for one).
+    """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(OSError, AttributeError):
             libc = ctypes.CDLL(None, use_errno=True)
@@ -211,6 +214,7 @@ def _watch_parent(conn: Connection) -> None:
                 pass
         except (EOFError, OSError):
             pass
-        os._exit(PARENT_GONE_EXIT)
+        if not answered.is_set():
+            os._exit(PARENT_GONE_EXIT)
 
     threading.Thread(target=watch, name="istdbench-parent-watchdog", daemon=True).start()
