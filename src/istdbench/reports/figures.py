@@ -9,6 +9,7 @@ files.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -31,12 +32,21 @@ def slug(text: str) -> str:
 
 
 def save_figure(fig: Figure, folder: Path, stem: str, formats: Iterable[str] = FORMATS) -> list[Path]:
-    """Write ``fig`` as ``folder/stem.<fmt>`` for each format, without timestamps; return the paths."""
+    """Write ``fig`` as ``folder/stem.<fmt>`` for each format, without timestamps; return the paths.
+
+    Each file is written beside its place and renamed into it, so a path that
+    is a hard link into the figure cache is replaced, never written through.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
         path = folder / f"{stem}.{fmt}"
-        fig.savefig(path, format=fmt, dpi=150, metadata=_METADATA.get(fmt))
+        tmp = folder / f".{stem}.{fmt}.{os.getpid()}.tmp"
+        try:
+            fig.savefig(tmp, format=fmt, dpi=150, metadata=_METADATA.get(fmt))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         paths.append(path)
     return paths
 
