@@ -91,11 +91,12 @@ def _figures(
     df, tables, out: Path, folder: Path, data_root, report: Report, choice: FigureChoice, jobs: int | None
 ) -> dict[str, list[tuple[str, list[str]]]]:
     """Plan, draw (what the cache lacks) and place every figure; returns index sections heading -> items."""
-    plan = plan_figures(df, tables, out, choice, data_root)
     cache = FigureCache(out / REPORT_DIR / CACHE_DIR, folder / CACHE_DIR)
+    plan = plan_figures(df, tables, out, choice, cache, data_root)
     missing = [task for key, task in plan.tasks.items() if not cache.reuse(key, FORMATS)]
-    log.info("%d figure(s): %d reused, %d to draw", len(plan.tasks), len(plan.tasks) - len(missing), len(missing))
+    log.info("%d figure(s), %d to draw", len(plan.figures), len(missing))
     draw_all(missing, cache.current, jobs)
+    cache.save_sources()
     sections: dict[str, list[tuple[str, list[str]]]] = {}
     for fig in plan.figures:
         paths = []

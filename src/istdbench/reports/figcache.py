@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -26,6 +27,7 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 CACHE_DIR = ".figure-cache"
+SOURCES_FILE = "sources.json"
 DRAW_VERSION = "1"
 """Raise when a drawing function changes what it draws for the same inputs: every cached figure is redrawn."""
 
@@ -76,12 +78,57 @@ def link_or_copy(src: Path, dst: Path) -> None:
         shutil.copyfile(src, dst)
 
 
+def source_stamp(files: Iterable[Path], root: Path) -> list[tuple[str, int, int] | tuple[str]]:
+    """Name (relative to ``root``), size and modification time of each file: what a source fingerprint hashes."""
+    stamps: list[tuple[str, int, int] | tuple[str]] = []
+    for path in files:
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        try:
+            st = path.stat()
+        except OSError:
+            stamps.append((name,))
+            continue
+        stamps.append((name, st.st_size, st.st_mtime_ns))
+    return stamps
+
+
 class FigureCache:
-    """The previous report's cache (read) and the new report's (written), both keyed by `figure_key`."""
+    """The previous report's cache (read) and the new report's (written), both keyed by `figure_key`.
+
+    Besides the content keys, ``sources.json`` maps a *source fingerprint* (the
+    figure's parameters and the size and modification time of the job files it
+    is read from, `source_stamp`) to the content key, so that an unchanged
+    figure is found without reading its files again.
+    """
 
     def __init__(self, previous: Path, current: Path) -> None:
         self.previous = previous
         self.current = current
+        self._old_sources = self._read_sources(previous / SOURCES_FILE)
+        self.sources: dict[str, str] = {}
+
+    @staticmethod
+    def _read_sources(path: Path) -> dict[str, str]:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return {}
+        ok = isinstance(data, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
+        return data if ok else {}
+
+    def by_sources(self, fingerprint: str, formats: Iterable[str]) -> str | None:
+        """The key of the previous report's figure with this source fingerprint, brought over; else None."""
+        key = self._old_sources.get(fingerprint)
+        if key is None or not self.reuse(key, formats):
+            return None
+        self.sources[fingerprint] = key
+        return key
+
+    def save_sources(self) -> None:
+        """Write the new report's fingerprint -> key map beside its cached figures."""
+        self.current.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.sources, indent=0, sort_keys=True)
+        (self.current / SOURCES_FILE).write_text(text + "\n", encoding="utf-8")
 
     def path(self, key: str, fmt: str) -> Path:
         """Where the new report keeps the ``fmt`` file of figure ``key``."""
