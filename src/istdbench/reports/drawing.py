@@ -3,9 +3,10 @@
 A `FigureTask` names a drawing function (a pure function: inputs -> `Figure`)
 and its inputs. Drawing is the slow part of a report (a 3-D ROC figure saved
 as PNG and PDF takes seconds) and it is CPU-bound Python, so the tasks are
-spread over worker processes, each set up once (Agg backend, the report's
-rc settings, the font cache loaded) by `init_worker`. With one job, or one
-task, everything is drawn here, under the same settings, giving the same files.
+spread over fresh worker processes (``spawn``), each set up once by
+`init_worker` (Agg backend, the report's rc settings, the font cache loaded).
+With one job, or fewer than `MIN_PARALLEL` tasks, everything is drawn here
+under the same settings, giving the same files.
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ DRAWERS: dict[str, Callable[..., Figure]] = {
     "noise": noise_figure,
 }
 """Figure kind -> pure drawing function; a task's inputs are its keyword arguments."""
+
+
+MIN_PARALLEL = 3
+"""Fewer figures are drawn in this process: starting a worker (an interpreter importing matplotlib) costs
+about as much as drawing one figure."""
 
 
 class FigureWorkerError(IstdbenchError):
@@ -88,16 +94,14 @@ def draw_all(
     """Draw every task into ``folder``, over ``jobs`` processes (default: the cores available)."""
     jobs = default_jobs() if jobs is None else jobs
     ordered = sorted(tasks, key=lambda t: -t.cost)
-    workers = min(jobs, len(ordered))
-    log.info("drawing %d figure(s) with %d process(es)", len(ordered), max(workers, 1))
+    workers = min(jobs, len(ordered)) if len(ordered) >= MIN_PARALLEL else 1
+    log.info("drawing %d figure(s) with %d process(es)", len(ordered), workers)
     if workers <= 1:
         for task in ordered:
             draw_task(task, folder, formats)
         return
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    if context.get_start_method() == "forkserver":
-        context.set_forkserver_preload([__name__])  # workers fork from a process that imported matplotlib once
+    # fresh interpreters: forking this process could copy a lock held by one of its threads (BLAS, torch)
+    context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker) as pool:
             for future in [pool.submit(draw_task, task, folder, formats) for task in ordered]:
