@@ -51,6 +51,7 @@ class Report:
     figures: dict[str, list[str]] = field(default_factory=dict)
     deterministic: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    draw_cpu_s: dict[int, float] = field(default_factory=dict)  # CPU seconds of drawing, per process id
 
 
 def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -95,7 +96,7 @@ def _figures(
     plan = plan_figures(df, tables, out, choice, cache, data_root)
     missing = [task for key, task in plan.tasks.items() if not cache.reuse(key, FORMATS)]
     log.info("%d figure(s), %d to draw", len(plan.figures), len(missing))
-    draw_all(missing, cache.current, jobs)
+    report.draw_cpu_s = draw_all(missing, cache.current, jobs)
     cache.save_sources()
     sections: dict[str, list[tuple[str, list[str]]]] = {}
     for fig in plan.figures:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -80,33 +81,42 @@ def init_worker() -> None:
     font_manager.findfont(font_manager.FontProperties())
 
 
-def draw_task(task: FigureTask, folder: Path, formats: tuple[str, ...] = FORMATS) -> str:
-    """Draw one task into ``folder/<key>.<fmt>``; returns the key."""
+def draw_task(task: FigureTask, folder: Path, formats: tuple[str, ...] = FORMATS) -> tuple[int, float]:
+    """Draw one task into ``folder/<key>.<fmt>``; returns the drawing process and the CPU seconds it took."""
+    start = time.process_time()
     with matplotlib.rc_context(FIGURE_RC):
         fig = DRAWERS[task.kind](**task.inputs)
         save_figure(fig, folder, task.key, formats)
-    return task.key
+    return os.getpid(), time.process_time() - start
 
 
 def draw_all(
     tasks: list[FigureTask], folder: Path, jobs: int | None = None, formats: tuple[str, ...] = FORMATS
-) -> None:
-    """Draw every task into ``folder``, over ``jobs`` processes (default: the cores available)."""
+) -> dict[int, float]:
+    """Draw every task into ``folder``, over ``jobs`` processes (default: the cores available).
+
+    Returns the CPU seconds each process spent drawing (by process id), which shows how evenly the
+    work was spread.
+    """
     jobs = default_jobs() if jobs is None else jobs
     ordered = sorted(tasks, key=lambda t: -t.cost)
     workers = min(jobs, len(ordered)) if len(ordered) >= MIN_PARALLEL else 1
     log.info("drawing %d figure(s) with %d process(es)", len(ordered), workers)
+    cpu: dict[int, float] = {}
     if workers <= 1:
         for task in ordered:
-            draw_task(task, folder, formats)
-        return
+            pid, seconds = draw_task(task, folder, formats)
+            cpu[pid] = cpu.get(pid, 0.0) + seconds
+        return cpu
     # fresh interpreters: forking this process could copy a lock held by one of its threads (BLAS, torch)
     context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker) as pool:
             for future in [pool.submit(draw_task, task, folder, formats) for task in ordered]:
-                future.result()
+                pid, seconds = future.result()
+                cpu[pid] = cpu.get(pid, 0.0) + seconds
     except BrokenProcessPool as exc:
         raise FigureWorkerError(
             f"A process drawing figures died ({exc}); rerun with --jobs 1, or fewer figures (--roc, --visual)."
         ) from None
+    return cpu
