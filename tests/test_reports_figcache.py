@@ -93,15 +93,18 @@ def test_unchanged_figures_are_reused_and_changed_ones_redrawn(tmp_path, spy):
     assert again.figures == first.figures
     assert {p: (out / "report" / p).read_bytes() for p in files} == files
     assert (out / "report" / "tables" / "table8_auc3d.md").read_bytes() == tables
+    write_report(out, formats="md", figures=False)  # keeps the cache for the next full report
+    write_report(out, formats="md", max_figures=1)
+    assert spy["drawn"][2] == [] and spy["curves"] == reads
 
     job = next(p for p in (out / "jobs").iterdir() if p.name.startswith("alpha") and "s1" in p.name)
     curves = dict(np.load(job / "curves.npz"))
     np.savez(job / "curves.npz", **curves)  # same content, new file: read again, not redrawn
     write_report(out, formats="md", max_figures=1)
-    assert spy["drawn"][2] == [] and spy["curves"] > reads
+    assert spy["drawn"][3] == [] and spy["curves"] > reads
     np.savez(job / "curves.npz", **{**curves, "tpr": curves["tpr"] * 0.5})
     write_report(out, formats="md", max_figures=1)
-    assert spy["drawn"][3] == ["roc_summary"]  # s1 has no figure of its own at max_figures=1
+    assert spy["drawn"][4] == ["roc_summary"]  # s1 has no figure of its own at max_figures=1
     cached = {p.name for p in (out / "report" / CACHE_DIR).iterdir()}
     assert len(cached) == 2 * 5 + 1  # the report's five figures in two formats, and sources.json
 

@@ -111,6 +111,13 @@ def _figures(
     return sections
 
 
+def _keep_cache(previous: Path, current: Path) -> None:
+    if previous.is_dir():
+        for path in previous.iterdir():
+            if path.is_file():
+                link_or_copy(path, current / path.name)
+
+
 def _swap_in(staging: Path, final: Path) -> None:
     """Replace ``final`` by ``staging``; on failure the old ``final`` is put back."""
     old = final.with_name(f".{final.name}.old-{os.getpid()}")
@@ -190,7 +197,11 @@ def write_report(
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         _write_tables(tables, staging, formats, report)
-        sections = _figures(df, tables, out, staging, data_root, report, choice, jobs) if choice else {}
+        if choice is not None:
+            sections = _figures(df, tables, out, staging, data_root, report, choice, jobs)
+        else:  # a tables-only report keeps the cached figures for the next full one
+            sections = {}
+            _keep_cache(out / REPORT_DIR / CACHE_DIR, staging / CACHE_DIR)
         index = IndexInputs(df, tables, report.tables, sections, run_info, report.skipped, variant_configs(df, out))
         _write_text(staging / "index.md", render_index(index))
         _swap_in(staging, final)

@@ -2,7 +2,7 @@
 
 Every figure is a pure function of its inputs (curves, map frames, labels) and
 of the drawing code. Its key hashes those inputs with the matplotlib version
-and `DRAW_VERSION`; the files are kept as ``<report>/.figure-cache/<key>.<fmt>``
+the report style and `DRAW_VERSION`; the files are kept as ``<report>/.figure-cache/<key>.<fmt>``
 and hard-linked (copied where links are impossible) into ``figures/``. A new
 report starts its cache from the figures it uses, so the cache never outgrows
 the report, and a figure that the previous report had is linked, not drawn.
@@ -23,6 +23,8 @@ from typing import Any
 import matplotlib
 import numpy as np
 import pandas as pd
+
+from .drawing import FIGURE_RC
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +63,13 @@ def _feed(digest: Any, value: Any) -> None:
 
 
 def figure_key(kind: str, inputs: Any, formats: Iterable[str]) -> str:
-    """The cache key of a figure of ``kind`` drawn from ``inputs`` and saved in ``formats``."""
+    """The cache key of a figure of ``kind`` drawn from ``inputs`` and saved in ``formats``.
+
+    It also covers the drawing code's version, matplotlib's and the report style (`drawing.FIGURE_RC`).
+    """
     digest = hashlib.sha256()
-    _feed(digest, (DRAW_VERSION, matplotlib.__version__, kind, tuple(formats)))
+    style = repr(sorted(FIGURE_RC.items()))
+    _feed(digest, (DRAW_VERSION, matplotlib.__version__, style, kind, tuple(formats)))
     _feed(digest, inputs)
     return digest.hexdigest()[:32]
 
