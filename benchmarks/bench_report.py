@@ -71,7 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--work", type=Path, help="Folder for the runs (kept; default: a temporary folder).")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000], help="Jobs per run.")
-    parser.add_argument("--parallel-size", type=int, default=100, help="Jobs of the --roc all run (1 vs 2 processes).")
+    parser.add_argument("--parallel-size", type=int, default=100, help="Jobs of the --roc all run (0: skip).")
     parser.add_argument("--jobs", type=int, default=2, help="Processes of the default reports.")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-report-"))
@@ -88,9 +88,14 @@ def main() -> None:
         ):
             wall, cpu = timed_report(out, *flags, fresh=fresh)
             print(f"{n:>6} | {case:<40} | {wall:7.1f} | {cpu:7.1f}", flush=True)
+    if args.parallel_size > 0:
+        compare_processes(build_run(work, args.parallel_size), args.parallel_size)
+
+
+def compare_processes(out: Path, n: int) -> None:
+    """Every per-sequence ROC figure of ``out``, drawn with one and with two processes."""
     walls = {}
-    out = build_run(work, args.parallel_size)
-    print(f"# every per-sequence 3-D ROC figure of the {args.parallel_size}-job run, in this process (write_report)")
+    print(f"# every per-sequence 3-D ROC figure of the {n}-job run, in this process (write_report)")
     print(f"{'procs':>6} | {'wall s':>7} | {'CPU s':>7} | {'CPU critical path s':>19} | drawing CPU s per process")
     critical = {}
     for jobs in (1, 2):
