@@ -159,45 +159,55 @@ def highpass(img: np.ndarray, sigma: float) -> np.ndarray:
     return np.real(np.fft.ifft2(np.fft.fft2(img) * np.fft.ifftshift(filt)))
 
 
-def _matlab_mean_rows(points: np.ndarray) -> np.ndarray:
-    """MATLAB's ``mean(points)`` on a cluster's rows: NaN for none, the mean of all entries for one row."""
-    if points.shape[0] == 0:
-        return np.full(points.shape[1], np.nan)
-    if points.shape[0] == 1:
-        return np.full(points.shape[1], points.sum() / points.size)
-    return points.sum(axis=0) / points.shape[0]
+def cluster_means(features: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
+    """MATLAB's ``mean(features(idx == i, :))`` for every cluster i.
+
+    An empty cluster gives NaN and a one-row cluster the mean of that row's
+    entries (MATLAB's ``mean`` of a row vector), as the original meets them.
+    The sums run over the rows in order, as MATLAB's do.
+    """
+    counts = np.bincount(idx, minlength=k)
+    sums = np.stack([np.bincount(idx, weights=features[:, j], minlength=k) for j in range(features.shape[1])], 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = sums / counts[:, None]
+    for i in np.flatnonzero(counts == 1):
+        row = features[idx == i][0]
+        means[i] = row.sum() / row.size
+    return means
 
 
 def nearest_centre(features: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Index of the nearest centre of every row (Euclidean; ties to the lowest index; NaN centres lose)."""
-    best = np.full(len(features), np.inf)
-    idx = np.zeros(len(features), dtype=np.int64)
-    for i, c in enumerate(centres):
-        d = np.sqrt(np.sum((features - c) ** 2, axis=1))
-        closer = d < best
-        best[closer] = d[closer]
-        idx[closer] = i
-    return idx
+    d = np.sqrt(np.sum((features[:, None, :] - centres[None, :, :]) ** 2, axis=2))
+    d[np.isnan(d)] = np.inf
+    return np.argmin(d, axis=1)
 
 
 def weighted_kmeans(features: np.ndarray, start: np.ndarray, cfg: CTSTCConfig) -> np.ndarray:
     """The original's ``improved_kmeans``: k-means whose centres move to a blend of their own and the global mean.
 
     ``start`` are the rows that give the initial centres. Returns the zero-based
-    cluster of every row.
+    cluster of every row. A centre of an empty cluster is NaN and stays NaN, so
+    the original's tolerance is then never met and it runs all its iterations;
+    once the assignment and the centres repeat, every later iteration would
+    repeat them too, so we stop there with the same result.
     """
+    k = len(start)
     centres = features[start].copy()
     prev = centres.copy()
     global_mean = features.sum(axis=0) / features.shape[0]
     keep = 1.0 - cfg.kmeans_local - cfg.kmeans_global
     idx = np.zeros(len(features), dtype=np.int64)
+    last_idx = None
     for _ in range(cfg.kmeans_iter):
         idx = nearest_centre(features, centres)
-        for i in range(len(centres)):
-            local = _matlab_mean_rows(features[idx == i])
-            centres[i] = cfg.kmeans_local * local + cfg.kmeans_global * global_mean + keep * prev[i]
+        local = cluster_means(features, idx, k)
+        centres = cfg.kmeans_local * local + cfg.kmeans_global * global_mean + keep * prev
         if np.linalg.norm(centres - prev) < cfg.kmeans_tol:
             break
+        if last_idx is not None and np.array_equal(idx, last_idx) and np.array_equal(centres, prev, equal_nan=True):
+            break
+        last_idx = idx
         prev = centres.copy()
     return idx
 

@@ -115,10 +115,11 @@ class NFTDGSTVConfig(MethodConfig):
 
 
 Start = tuple[list[np.ndarray], list[np.ndarray]]
+"""(U_n, V_n) for the modes rows, columns, time: the factors' start."""
 
 
-def random_start(shape: tuple[int, ...], seed: int) -> Start:
-    """The factors' random start: U_n and V_n (n_n x n_n), uniform in [0, 1).
+def random_start(shape: tuple[int, int, int], seed: int) -> Start:
+    """The factors' random start for a window of (H, W, L): U_n and V_n (n_n x n_n), uniform in [0, 1).
 
     As in the original (``rand('seed', 1)`` before every U_n, ``rand('seed', 2)``
     before every V_n), each U_n holds the first n_n^2 numbers of one stream and
@@ -132,23 +133,36 @@ def random_start(shape: tuple[int, ...], seed: int) -> Start:
     return u, v
 
 
+# Tensors are held as (L, H, W) arrays (C order), so that the products along the
+# rows and columns are plain batched matrix products without copies; ``mode``
+# counts as the original does: 0 rows (H), 1 columns (W), 2 time (L).
+
+
 def mode_product(x: np.ndarray, m: np.ndarray, mode: int) -> np.ndarray:
-    """``x x_mode m``: multiply every mode-``mode`` fibre of ``x`` by the matrix ``m``."""
-    return np.moveaxis(np.tensordot(m, x, axes=(1, mode)), 0, mode)
+    """``x x_mode m`` for an (L, H, W) tensor: every mode-``mode`` fibre multiplied by ``m``."""
+    if mode == 0:
+        return np.matmul(m, x)
+    if mode == 1:
+        return np.matmul(x, m.T)
+    return (m @ x.reshape(x.shape[0], -1)).reshape(m.shape[0], *x.shape[1:])
+
+
+def mode_cross(a: np.ndarray, b: np.ndarray, mode: int) -> np.ndarray:
+    """``unfold(a, mode) @ unfold(b, mode)^T`` for (L, H, W) tensors (the V step's products)."""
+    if mode == 0:
+        return np.matmul(a, b.transpose(0, 2, 1)).sum(axis=0)
+    if mode == 1:
+        return np.matmul(a.transpose(0, 2, 1), b).sum(axis=0)
+    return a.reshape(a.shape[0], -1) @ b.reshape(b.shape[0], -1).T
 
 
 def tucker(core: np.ndarray, factors: list[np.ndarray], skip: int | None = None) -> np.ndarray:
-    """``core x_1 F_1 x_2 F_2 ...`` in mode order, leaving out mode ``skip`` (the toolbox's ``ttm``)."""
+    """``core x_0 F_0 x_1 F_1 x_2 F_2`` in mode order, leaving out mode ``skip`` (the toolbox's ``ttm``)."""
     out = core
     for mode, f in enumerate(factors):
         if mode != skip:
             out = mode_product(out, f, mode)
     return out
-
-
-def unfold(x: np.ndarray, mode: int) -> np.ndarray:
-    """Mode-``mode`` unfolding (rows: that mode; the column order only has to be consistent)."""
-    return np.moveaxis(x, mode, 0).reshape(x.shape[mode], -1)
 
 
 def log_svt(m: np.ndarray, mu: float) -> np.ndarray:
@@ -174,22 +188,22 @@ def core_update(v: list[np.ndarray], x: np.ndarray, w: np.ndarray, rho: float, l
     """The original's ``optimize_Z``: the core G minimising ``lam ||G||^2 + rho/2 ||X - G x V + W/rho||^2``.
 
     Closed form through the eigendecompositions ``V_n^T V_n = P_n diag(e_n) P_n^T``:
-    ``G = ((rho X + W) x V^T x P^T) / (rho e_1 o e_2 o e_3 + 2 lam) x P``.
+    ``G = ((rho X + W) x V^T x P^T) / (rho e_0 o e_1 o e_2 + 2 lam) x P`` (the two
+    products per mode are taken as one, ``(V_n P_n)^T``).
     """
     evals, evecs = [], []
     for f in v:
         e, p = np.linalg.eigh(f.T @ f)
         evals.append(e)
         evecs.append(p)
-    denom = rho * np.einsum("i,j,k->ijk", *evals) + 2.0 * lam
-    z = tucker(rho * x + w, [f.T for f in v])
-    z = tucker(z, [p.T for p in evecs]) / denom
+    denom = rho * np.einsum("k,i,j->kij", evals[2], evals[0], evals[1]) + 2.0 * lam
+    z = tucker(rho * x + w, [(f @ p).T for f, p in zip(v, evecs, strict=True)]) / denom
     return tucker(z, evecs)
 
 
 def group_shrink(x: np.ndarray, tau: float) -> np.ndarray:
     """The original's ``Thres_21``: weighted group shrinkage of the differences over the time axis."""
-    v = np.sqrt(np.sum(x * x, axis=2, keepdims=True))
+    v = np.sqrt(np.sum(x * x, axis=0, keepdims=True))
     v[v == 0] = 1.0
     return np.maximum(1.0 - tau * (1.0 / (np.abs(v) + _EPS)) / v, 0.0) * x
 
@@ -206,7 +220,7 @@ def _tv_denominator(shape: tuple[int, int]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class WindowResult:
-    """One window's background X, target S and iteration count."""
+    """One window's background X, target S (both (L, H, W)) and iteration count."""
 
     background: np.ndarray
     target: np.ndarray
@@ -214,33 +228,23 @@ class WindowResult:
 
 
 def solve_window(d: np.ndarray, lam: float, cfg: NFTDGSTVConfig, start: Start | None = None) -> WindowResult:
-    """NFTDGSTV on one tensor ``d`` of shape (H, W, L), in the original's order of updates.
+    """NFTDGSTV on one window ``d`` of shape (L, H, W), in the original's order of updates.
 
-    ``start`` (U_n, V_n) replaces the seeded random start (to replay another
-    implementation's draw). An all-zero tensor is its own solution (X = S = 0;
-    the original would divide 0 by 0 and never stop).
+    ``start`` (U_n, V_n for rows, columns, time) replaces the seeded random
+    start (to replay another implementation's draw). An all-zero window is its
+    own solution (X = S = 0; the original would divide 0 by 0 and never stop).
     """
-    shape = d.shape
+    n_t, h, w_ = d.shape
+    sizes = (h, w_, n_t)
     if not np.any(d):
-        return WindowResult(np.zeros(shape), np.zeros(shape), 0)
-    u0, v0 = start if start is not None else random_start(shape, cfg.seed)
+        return WindowResult(np.zeros(d.shape), np.zeros(d.shape), 0)
+    u0, v0 = start if start is not None else random_start(sizes, cfg.seed)
     u = [np.array(a, dtype=np.float64) for a in u0]
     v = [np.array(a, dtype=np.float64) for a in v0]
-    n_modes = len(shape)
-    alpha = 1.0 / n_modes
+    alpha = 1.0 / 3.0
     gam = [np.sign(a) / max(np.linalg.norm(a, 2), np.linalg.norm(a, np.inf), cfg.epsilon) for a in u]
-    x = np.zeros(shape)
-    g = np.zeros(shape)
-    s = np.zeros(shape)
-    w = np.zeros(shape)
-    k = np.zeros(shape)
-    q = np.zeros(shape)
-    w2 = np.zeros(shape)
-    w3 = np.zeros(shape)
-    w4 = np.zeros(shape)
-    r1 = np.zeros(shape)
-    r2 = np.zeros(shape)
-    eny = _tv_denominator(shape[:2])[:, : shape[1] // 2 + 1, None]  # the rfft2 half
+    x, g, s, w, k, q, w2, w3, w4, r1, r2, g_12 = (np.zeros(d.shape) for _ in range(12))
+    eny = _tv_denominator((h, w_))[None, :, : w_ // 2 + 1]  # the rfft2 half
     rho = rho_v = cfg.rho0
     rho_s = cfg.rho_s0
     beta = cfg.beta0
@@ -248,28 +252,37 @@ def solve_window(d: np.ndarray, lam: float, cfg: NFTDGSTVConfig, start: Start | 
     while it < cfg.max_iter:
         it += 1
         x_prev = x
-        for n in range(n_modes):
+        for n in range(3):
             u[n] = log_svt(v[n] + gam[n] / rho, alpha / rho)
-        for n in range(n_modes):
-            tmp = unfold(tucker(g, v, skip=n), n)
-            rhs = -gam[n] + rho * u[n] + (unfold(w, n) + rho_v * unfold(x, n)) @ tmp.T
-            lhs = rho * np.eye(shape[n]) + rho_v * (tmp @ tmp.T)
+        wx = w + rho_v * x
+        g0 = None  # G x_0 V_0, shared by the steps of V_1 and V_2
+        for n in range(3):
+            if n == 0:
+                tmp = g_12  # G x_1 V_1 x_2 V_2, kept from the last multiplier step
+            else:
+                if g0 is None:
+                    g0 = mode_product(g, v[0], 0)
+                tmp = mode_product(g0, v[2], 2) if n == 1 else mode_product(g0, v[1], 1)
+            rhs = -gam[n] + rho * u[n] + mode_cross(wx, tmp, n)
+            lhs = rho * np.eye(sizes[n]) + rho_v * mode_cross(tmp, tmp, n)
             v[n] = np.linalg.solve(lhs.T, rhs.T).T
-        x = (-w + rho_v * tucker(g, v) + rho_s * d - rho_s * s + k + beta * q - w2) / (rho_v + rho_s + beta)
+        gv = mode_product(tmp, v[2], 2)  # tmp is G x_0 V_0 x_1 V_1 with the new factors
+        x = (-w + rho_v * gv + rho_s * d - rho_s * s + k + beta * q - w2) / (rho_v + rho_s + beta)
         g = core_update(v, x, w, rho_v, cfg.lambda_core)
         s = np.maximum(-x + d + k / rho_s - lam / rho_s, 0.0)
         a = beta * r1 - w3
         b = beta * r2 - (w3 if cfg.tv_multiplier == "original" else w4)
-        div = (np.roll(a, 1, axis=0) - a) + (np.roll(b, 1, axis=1) - b)
+        div = (np.roll(a, 1, axis=1) - a) + (np.roll(b, 1, axis=2) - b)
         rhs = div + beta * x + w2
-        q = np.fft.irfft2(np.fft.rfft2(rhs, axes=(0, 1)) / (beta * eny + beta), s=shape[:2], axes=(0, 1))
-        dqx = np.roll(q, -1, axis=0) - q
-        dqy = np.roll(q, -1, axis=1) - q
+        q = np.fft.irfft2(np.fft.rfft2(rhs) / (beta * eny + beta), s=(h, w_))
+        dqx = np.roll(q, -1, axis=1) - q
+        dqy = np.roll(q, -1, axis=2) - q
         r1 = group_shrink(dqx + w3 / beta, cfg.lambda_tv / beta)
         r2 = group_shrink(dqy + w4 / beta, cfg.lambda_tv / beta)
-        for n in range(n_modes):
+        for n in range(3):
             gam[n] = gam[n] + rho * (v[n] - u[n])
-        w = w + rho_v * (x - tucker(g, v))
+        g_12 = mode_product(mode_product(g, v[1], 1), v[2], 2)
+        w = w + rho_v * (x - mode_product(g_12, v[0], 0))
         k = k + rho_s * (d - x - s)
         w2 = w2 + beta * (x - q)
         w3 = w3 + beta * (dqx - r1)
@@ -324,10 +337,10 @@ def nftdgstv(frames: np.ndarray, cfg: NFTDGSTVConfig, start: Start | None = None
     iterations = []
     done = 0
     for first in window_starts(n_frames, length):
-        res = solve_window(np.moveaxis(x[first : first + length], 0, 2), lam, cfg, start)
+        res = solve_window(x[first : first + length], lam, cfg, start)
         new = slice(done - first, length)
-        target[done : first + length] = np.moveaxis(res.target, 2, 0)[new]
-        background[done : first + length] = np.moveaxis(res.background, 2, 0)[new]
+        target[done : first + length] = res.target[new]
+        background[done : first + length] = res.background[new]
         done = first + length
         iterations.append(res.iterations)
     return NFTDGSTVResult(target=target, background=background, iterations=iterations)
