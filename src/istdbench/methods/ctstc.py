@@ -393,8 +393,12 @@ class CTSTC(Method):
     the first window's prior slices are read from ground-truth target images
     (here all-zero maps; `ctstc` accepts others), and those priors are the
     output of frames 1..f; frame j's map (j > f) is its target slice in one
-    window plus the prior slice of frame j + 1 in the next; the last window
-    holds the last frame f + 1 times; K is always the slice count with
+    window plus the prior slice of frame j + 1 in the next; a window writes
+    frames t-f..t-1 from the previous window's slots f+1..2f, which hold them
+    only if that window began f frames earlier, so the window at L - f (off
+    the step, or a repeat of the last one) writes its 3 frames from the slots
+    of later frames (on 20 frames: frames 14-16 get the maps of 16-18); the
+    last window holds the last frame f + 1 times; K is always the slice count with
     ``per = 1``; the clustering only shifts Y1 by one scalar per iteration;
     the Y2 step multiplies the previous slice's mask and Y2 as matrices;
     mu halves every iteration; T is halved after its shrinkage.
