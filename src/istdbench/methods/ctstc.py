@@ -212,16 +212,13 @@ def weighted_kmeans(features: np.ndarray, start: np.ndarray, cfg: CTSTCConfig) -
     return idx
 
 
-def cluster_score(y1: np.ndarray, k: int, start: np.ndarray, cfg: CTSTCConfig) -> float:
-    """The scalar the original adds to Y1: sum over clusters of share x (cluster norm / variance of the norms)."""
+def cluster_scores(y1: np.ndarray, k: int, start: np.ndarray, cfg: CTSTCConfig) -> list[float]:
+    """The scalars the original adds to Y1, one per cluster: share x (cluster norm / variance of the norms)."""
     flat = y1.reshape(-1, y1.shape[2], order="F")  # MATLAB reshape(Y1, [], n3)
     idx = weighted_kmeans(flat, start, cfg)
     norms = np.array([np.linalg.norm(flat[idx == i]) for i in range(k)])
-    between = np.var(norms, ddof=1) if k > 1 else 0.0
-    total = 0.0
-    for i in range(k):
-        total += (np.count_nonzero(idx == i) / len(flat)) * (norms[i] / between)
-    return total
+    between = np.var(norms, ddof=1) if k > 1 else 0.0  # MATLAB's var of one value is 0 (then Y1 becomes inf)
+    return [(np.count_nonzero(idx == i) / len(flat)) * (norms[i] / between) for i in range(k)]
 
 
 def curvature_mask(t: np.ndarray, cfg: CTSTCConfig) -> np.ndarray:
@@ -267,7 +264,8 @@ def lrsd(d: np.ndarray, k: int, lam1: float, cfg: CTSTCConfig, draw: Draw, squar
     it = 0
     while it < cfg.max_iter:
         it += 1
-        y1 = y1 + cluster_score(y1, k, draw(n_pix, k), cfg)
+        for score in cluster_scores(y1, k, draw(n_pix, k), cfg):
+            y1 = y1 + score  # one cluster at a time, as the original adds them
         y1 = y1 + mu * (b + m2)
         b_prev = b
         b = (d - t - noise - m1 + y1 - m2) / 2.0
