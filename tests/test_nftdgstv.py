@@ -134,3 +134,14 @@ def test_bad_input() -> None:
     method = create_method("nftdgstv", "paper")
     with pytest.raises(InvalidParameterError, match="at least 3 frames"):
         method.detect(Sequence(np.zeros((2, 8, 8), dtype=np.float32), name="short"))
+
+
+def test_circular_differences_and_their_adjoint(rng: np.random.Generator) -> None:
+    from istdbench.methods.nftdgstv import _backward_diff, _forward_diff
+
+    x = rng.standard_normal((3, 5, 6))
+    y = rng.standard_normal((3, 5, 6))
+    for axis in (1, 2):
+        np.testing.assert_array_equal(_forward_diff(x, axis), np.roll(x, -1, axis=axis) - x)
+        np.testing.assert_array_equal(_backward_diff(y, axis), np.roll(y, 1, axis=axis) - y)
+        assert np.sum(_forward_diff(x, axis) * y) == pytest.approx(np.sum(x * _backward_diff(y, axis)))

@@ -218,6 +218,32 @@ def _tv_denominator(shape: tuple[int, int]) -> np.ndarray:
     return np.abs(np.fft.fft2(ky)) ** 2 + np.abs(np.fft.fft2(kx)) ** 2
 
 
+def _forward_diff(x: np.ndarray, axis: int) -> np.ndarray:
+    """Circular forward difference ``x[i+1] - x[i]`` along ``axis`` (the original's ``diff31``)."""
+    out = np.empty_like(x)
+    n = x.shape[axis]
+    head, tail = [slice(None)] * x.ndim, [slice(None)] * x.ndim
+    head[axis], tail[axis] = slice(0, n - 1), slice(1, n)
+    out[tuple(head)] = x[tuple(tail)] - x[tuple(head)]
+    last, first = list(head), list(head)
+    last[axis], first[axis] = slice(n - 1, n), slice(0, 1)
+    out[tuple(last)] = x[tuple(first)] - x[tuple(last)]
+    return out
+
+
+def _backward_diff(x: np.ndarray, axis: int) -> np.ndarray:
+    """Circular ``x[i-1] - x[i]`` along ``axis``: the adjoint of `_forward_diff` (the original's ``diffT31``)."""
+    out = np.empty_like(x)
+    n = x.shape[axis]
+    head, tail = [slice(None)] * x.ndim, [slice(None)] * x.ndim
+    head[axis], tail[axis] = slice(0, n - 1), slice(1, n)
+    out[tuple(tail)] = x[tuple(head)] - x[tuple(tail)]
+    last, first = list(head), list(head)
+    last[axis], first[axis] = slice(n - 1, n), slice(0, 1)
+    out[tuple(first)] = x[tuple(last)] - x[tuple(first)]
+    return out
+
+
 @dataclass(frozen=True)
 class WindowResult:
     """One window's background X, target S (both (L, H, W)) and iteration count."""
@@ -272,21 +298,22 @@ def solve_window(d: np.ndarray, lam: float, cfg: NFTDGSTVConfig, start: Start | 
         s = np.maximum(-x + d + k / rho_s - lam / rho_s, 0.0)
         a = beta * r1 - w3
         b = beta * r2 - (w3 if cfg.tv_multiplier == "original" else w4)
-        div = (np.roll(a, 1, axis=1) - a) + (np.roll(b, 1, axis=2) - b)
+        div = _backward_diff(a, 1)
+        div += _backward_diff(b, 2)
         rhs = div + beta * x + w2
         q = np.fft.irfft2(np.fft.rfft2(rhs) / (beta * eny + beta), s=(h, w_))
-        dqx = np.roll(q, -1, axis=1) - q
-        dqy = np.roll(q, -1, axis=2) - q
+        dqx = _forward_diff(q, 1)
+        dqy = _forward_diff(q, 2)
         r1 = group_shrink(dqx + w3 / beta, cfg.lambda_tv / beta)
         r2 = group_shrink(dqy + w4 / beta, cfg.lambda_tv / beta)
         for n in range(3):
             gam[n] = gam[n] + rho * (v[n] - u[n])
         g_12 = mode_product(mode_product(g, v[1], 1), v[2], 2)
-        w = w + rho_v * (x - mode_product(g_12, v[0], 0))
-        k = k + rho_s * (d - x - s)
-        w2 = w2 + beta * (x - q)
-        w3 = w3 + beta * (dqx - r1)
-        w4 = w4 + beta * (dqy - r2)
+        w += rho_v * (x - mode_product(g_12, v[0], 0))
+        k += rho_s * (d - x - s)
+        w2 += beta * (x - q)
+        w3 += beta * (dqx - r1)
+        w4 += beta * (dqy - r2)
         norm_x = np.linalg.norm(x)
         change = np.linalg.norm(x - x_prev) / norm_x if norm_x > 0 else np.inf
         log.debug("NFTDGSTV iteration %d: change %.6g", it, change)
