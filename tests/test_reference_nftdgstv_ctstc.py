@@ -4,9 +4,10 @@ The reference maps are fixtures of this repository (``tests/fixtures/reference``
 its README gives the Octave commands, the originals' commits and the edits
 Octave needed). Inputs come from ../shared/data.
 
-NFTDGSTV's ADMM amplifies rounding: its factor step solves with a matrix whose
-conditioning grows with the iterations, so a relative change of 1e-12 in the
-input already moves its change measure in the 4th digit by iteration 6.
+NFTDGSTV's ADMM amplifies rounding (likely through its factor steps, which
+solve with a tiny penalty against a large Gram matrix): a relative change of
+1e-12 in the input already moves its change measure in the 4th digit by
+iteration 6.
 Early iterates agree to ~3e-8 of the maximum and are compared tightly; the
 final maps (~52 iterations) are compared by correlation and argmax.
 CTSTC is replayed with Octave's k-means starts and agrees to rounding.
