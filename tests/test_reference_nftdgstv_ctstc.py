@@ -78,7 +78,8 @@ def test_nftdgstv_final_maps_match_octave(sequence1: Sequence, nft_ref: dict[str
     for t in range(3):
         o, r = res.target[t], nft_ref["target"][t].astype(np.float64)
         assert np.argmax(o) == np.argmax(r), f"frame {t + 1}"
-        assert np.corrcoef(o.ravel(), r.ravel())[0, 1] >= 0.99, f"frame {t + 1}"  # measured 0.995-0.997
+        # measured 0.990-0.997 in runs that differ only in rounding; the margin is for other BLAS builds
+        assert np.corrcoef(o.ravel(), r.ravel())[0, 1] >= 0.98, f"frame {t + 1}"
 
 
 @pytest.mark.slow
