@@ -33,6 +33,9 @@ whose 0/1 maps its ROC protocols score, as the toolbox scores the PNGs that
 rule writes (protocol ``tensoristd+bin(chunk-max:0.4)``; ``chunk-max:R``
 without a chunk length takes the method's ``chunk_length``). A top-level
 ``binarize`` is the default of every method entry (default ``"none"``).
+``on_bad_data = "skip"`` leaves out a clip that cannot be loaded (a bad
+annotation file, unreadable frames) with a warning, instead of refusing the
+whole run (``"fail"``, the default).
 """
 
 from __future__ import annotations
@@ -60,9 +63,12 @@ TOP_KEYS = (
     "threads",
     "binarize",
     "report",
+    "on_bad_data",
 )
 METHOD_KEYS = ("preset", "set", "label", "binarize")
 MAPS_CHOICES = ("target", "all", "none")
+BAD_DATA_CHOICES = ("fail", "skip")
+"""``on_bad_data``: a clip that cannot be loaded stops the run before it starts (``fail``) or is left out."""
 REPORT_KEYS = ("roc", "visual", "max_figures", "summary")
 DEFAULT_MAX_FIGURES = 8
 
@@ -129,6 +135,7 @@ class RunConfig:
     description: str = ""
     binarize: tuple[str, ...] = ("none",)
     report: ReportSpec = field(default_factory=ReportSpec)
+    on_bad_data: str = "fail"
     source: str = field(default="", compare=False)
 
 
@@ -198,6 +205,11 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
     maps = _typed(data.get("maps", "target"), str, "maps", where)
     if maps not in MAPS_CHOICES:
         raise InvalidParameterError(f"'maps' in {where} must be one of {list(MAPS_CHOICES)}. Got {maps!r}.")
+    on_bad_data = _typed(data.get("on_bad_data", "fail"), str, "on_bad_data", where)
+    if on_bad_data not in BAD_DATA_CHOICES:
+        raise InvalidParameterError(
+            f"'on_bad_data' in {where} must be one of {list(BAD_DATA_CHOICES)}. Got {on_bad_data!r}."
+        )
     threads = data.get("threads")
     if threads is not None and (_typed(threads, int, "threads", where) < 1):
         raise InvalidParameterError(f"'threads' in {where} must be a positive integer. Got {threads!r}.")
@@ -217,6 +229,7 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         threads=threads,
         binarize=_str_list(data.get("binarize", ["none"]), "binarize", where),
         report=report_spec(data.get("report", {}), where),
+        on_bad_data=on_bad_data,
         source=source,
     )
 
