@@ -26,7 +26,7 @@ from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
 from .results import load_results, variant_labels
-from .tables import PRIMARY_THRESHOLD, Table, build_tables, evaluation_settings
+from .tables import IMAGESET_PROTOCOL, PRIMARY_THRESHOLD, Table, build_tables, evaluation_settings
 from .visual import visual_grids
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,8 @@ def _figures(df, tables, out: Path, folder: Path, data_root, report: Report) -> 
 
     settings = evaluation_settings(df)
     for setting in settings:
+        if setting.protocol.split("@", 1)[0] == IMAGESET_PROTOCOL:  # no ROC curves under basicirstd
+            continue
         jobs = representative_jobs(df, out, setting)
         for sequence, paths in roc3d_figures(jobs, fig_dir, setting.suffix).items():
             caption = f"3-D ROC, {sequence} ({setting.protocol})"
