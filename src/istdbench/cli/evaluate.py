@@ -96,9 +96,16 @@ def _plain(value: float) -> float | None:
     help="Score the maps RULE cuts to 0/1 (e.g. chunk-max:0.4), as the toolbox scores the PNGs RULE writes.",
 )
 @click.option("--split", help="Named split of an image set, e.g. test_NUAA-SIRST (default: the whole set).")
+@click.option(
+    "--gt",
+    default="",
+    metavar="SOURCE",
+    help="Ground truth: the data's own annotations (default) or derived[:peak-fraction=F,radius=R,...], masks "
+    "grown from the points (see datasets/derived.py); the output names it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (non-finite values as null).")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Root of the named datasets ($ISTDBENCH_DATA).")
-def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json, data_root) -> None:
+def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, gt, as_json, data_root) -> None:
     """Print every metric of the maps in MAPS.npz (or --maps-dir) against SEQ, a sequence or an image set.
 
     A sequence is a catalog name, a folder or a synthetic spec, as for ``detect``; the maps' frame
@@ -109,9 +116,11 @@ def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json
     """
     from istdbench.core.io import is_image_set_maps
     from istdbench.datasets.catalog import is_image_set, load_sequence
+    from istdbench.datasets.derived import canonical_gt, with_derived_masks
     from istdbench.metrics.evaluate import evaluate_full
     from istdbench.metrics.protocols import with_binarize
 
+    gt = canonical_gt(gt)
     want = 1 if maps_dir is not None else 2
     if len(inputs) != want:
         usage = "SEQ (with --maps-dir)" if maps_dir is not None else "MAPS.npz SEQ"
@@ -121,7 +130,7 @@ def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json
 
         maps_file = None if maps_dir is not None else inputs[0]
         protocol = with_binarize(protocol, binarize).spec if binarize is not None else protocol
-        evaluate_image_set(maps_file, maps_dir, inputs[-1], data_root, split, protocol, threshold, as_json)
+        evaluate_image_set(maps_file, maps_dir, inputs[-1], data_root, split, protocol, threshold, as_json, gt)
         return
     if split is not None:
         raise InvalidParameterError(f"{inputs[-1]!r} is a sequence: --split applies to image sets only.")
@@ -135,17 +144,20 @@ def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json
             raise DataError(f"{inputs[0]}: 'frames' lists {len(numbers)} numbers for {len(maps)} maps.")
     seq = load_sequence(inputs[-1], data_root, (int(numbers.min()), int(numbers.max())))
     seq = select_frames(seq, numbers)
+    if gt:
+        seq = with_derived_masks(seq, gt)
     if binarize is not None:
         chunk = (meta.get("config") or {}).get("chunk_length")
         protocol = with_binarize(protocol, binarize, chunk if isinstance(chunk, int) and chunk >= 1 else 80)
     result = evaluate_full(maps, seq, protocol, threshold)
     if as_json:
         out = {k: _plain(v) for k, v in result.metrics.items()}
-        out.update(sequence=seq.name, protocol=result.protocol, threshold=result.threshold, n_frames=len(seq))
+        out.update(sequence=seq.name, protocol=result.protocol, threshold=result.threshold, n_frames=len(seq), gt=gt)
         if result.roc is not None:
             out.update(frames_scored_fpr=result.roc.n_frames_fpr)
         click.echo(json.dumps(out, indent=2))
         return
-    click.echo(f"{seq.name}, {len(seq)} frames; protocol {result.protocol}, threshold {result.threshold}")
+    truth = f"; ground truth {gt}" if gt else ""
+    click.echo(f"{seq.name}, {len(seq)} frames; protocol {result.protocol}, threshold {result.threshold}{truth}")
     for key, value in result.metrics.items():
         click.echo(f"{key:<12} {value:.10g}")
