@@ -29,15 +29,16 @@ from istdbench.datasets.catalog import load_image_set
 from istdbench.datasets.derived import DerivedRule, agreement
 
 GRID = {
-    "peak_fraction": (0.2, 0.25, 0.3, 0.35, 0.4),
-    "radius": (5, 6, 7, 8, 10),
+    "peak_fraction": (0.25, 0.3, 0.35),
+    "radius": (6, 7, 8),
     "ring": (1, 2),
     "peak_radius": (1, 2),
     "smooth": (0.0,),
+    "background": (50.0, 60.0, 70.0, 80.0),
 }
-"""The tuning grid (100 rules). A first, coarser pass on the training split (peak fractions 0.2-0.6,
-radius 7-15, ring 1-3, peak radius 0-2, smoothing 0 or 0.7 px) put every one of its 15 best rules at
-smoothing 0 and fraction 0.3, so this grid refines around them."""
+"""The tuning grid (144 rules). Coarser passes on the training split (peak fractions 0.2-0.6, radius
+5-15, ring 1-3, peak radius 0-2, smoothing 0, 0.5 or 0.7 px, the median as background) put their best
+rules at smoothing 0, fraction 0.3 and radius 6-7, so this grid refines around them."""
 
 
 def main(argv: list[str] | None = None) -> None:

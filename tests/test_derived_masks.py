@@ -84,7 +84,7 @@ def test_points_near_the_border_and_unions():
 def test_spec_round_trip_and_errors():
     rule = parse_derived("derived:peak-fraction=0.3,radius=6")
     assert rule == DerivedRule(peak_fraction=0.3, radius=6)
-    assert rule.spec == "derived:peak-fraction=0.3,radius=6,ring=2,peak-radius=1,smooth=0"
+    assert rule.spec == "derived:peak-fraction=0.3,radius=6,ring=2,peak-radius=1,smooth=0,background=50"
     assert parse_derived(rule.spec) == rule and parse_derived("derived") == DerivedRule()
     assert canonical_gt("") == "" and canonical_gt("data") == "" and canonical_gt("derived") == DerivedRule().spec
     with pytest.raises(InvalidParameterError, match="ground truth 'masks:x' is unknown"):
@@ -101,7 +101,8 @@ def test_derived_masks_replace_the_truth_of_sequences_and_image_sets(tmp_path):
     frames = np.stack([_square_image()] * 2).astype(np.float32)
     seq = Sequence(frames=frames, name="toy/a", points=[np.array([[10.0, 9.0]])] * 2)
     derived = with_derived_masks(seq, "derived:radius=5")
-    assert derived.masks is not None and derived.masks.sum() == 18 and derived.points is seq.points
+    assert derived.masks is not None and derived.masks.sum() == 18
+    np.testing.assert_array_equal(derived.points[1], seq.points[1])  # the points are kept
     make_sirst_v1(tmp_path / "sirst")
     images = load_image_set("sirst", tmp_path, "test_NUAA-SIRST")
     score = agreement(images, "derived:radius=4,peak-fraction=0.5")
@@ -113,19 +114,19 @@ def test_evaluate_gt_names_the_rule(tmp_path):
     seq = Sequence(frames=frames, name="toy", points=[np.array([[10.0, 9.0]])] * 3)
     det = create_method("tophat").detect(seq)
     maps = save_detection(tmp_path / "m.npz", det, seq)
-    folder = tmp_path / "clip"
-    folder.mkdir()
+    folder = tmp_path / "toy" / "clip"
+    folder.mkdir(parents=True)
     from PIL import Image
 
     for t, f in enumerate(frames, start=1):
         Image.fromarray(np.round(f * 255).astype(np.uint8)).save(folder / f"{t:04d}.png")
-    (folder / "anno.txt").write_text("10\t11\n10\t11\n10\t11\n")  # 1-based col, row of (row 10, col 9)
+    (tmp_path / "toy" / "clip.txt").write_text("10\t11\n10\t11\n10\t11\n")  # 1-based col, row of (row 10, col 9)
     run = CliRunner().invoke(
         main, ["evaluate", str(maps), str(folder), "--gt", "derived:radius=5", "--json"], catch_exceptions=False
     )
     assert run.exit_code == 0, run.output
     out = json.loads(run.output)
-    assert out["gt"] == "derived:peak-fraction=0.5,radius=5,ring=2,peak-radius=1,smooth=0"
+    assert out["gt"] == parse_derived("derived:radius=5").spec
     assert "IoU" in out and "F1" in out  # pixel metrics exist only with masks: these are the derived ones
     plain = json.loads(CliRunner().invoke(main, ["evaluate", str(maps), str(folder), "--json"]).output)
     assert plain["gt"] == "" and "IoU" not in plain

@@ -4,21 +4,23 @@ The real clips (daub, easy, city) carry one centre point per target, so IoU,
 F1 and nIoU cannot be scored on them. A *derived* mask grows a region from
 each point and the image, by a stated rule, so that those metrics exist,
 labelled as derived (``gt`` column ``derived:...``), never mixed with real
-masks. The rule (spec ``derived:peak-fraction=F,radius=R,ring=K,peak-radius=P,smooth=S``):
+masks. The rule (spec
+``derived:peak-fraction=F,radius=R,ring=K,peak-radius=P,smooth=S,background=Q``):
 
 1. **Peak.** The brightest pixel within Chebyshev distance ``peak-radius`` of
    the rounded point (an annotation or a mask centroid need not sit on the
    peak), in the image smoothed by a Gaussian of sigma ``smooth`` px (0: none).
-2. **Background.** The median of the square ring of pixels at Chebyshev
-   distance ``radius < d <= radius + ring`` from the peak (clipped to the image):
-   a local estimate just outside the largest region the rule may grow.
+2. **Background.** The ``background``-th percentile (50: the median) of the
+   square ring of pixels at Chebyshev distance ``radius < d <= radius + ring``
+   from the peak (clipped to the image): a local estimate just outside the
+   largest region the rule may grow.
 3. **Cut.** Pixels of the window ``d <= radius`` brighter than
    ``background + peak-fraction * (peak - background)``.
 4. **Region.** The 8-connected component of the cut that holds the peak, with
    its holes filled. The window is the size cap: a region never exceeds
    ``(2 radius + 1)^2`` pixels.
 5. **No contrast.** Where the peak is not above the background, the region is
-   the peak pixel alone.
+   the point's own (rounded) pixel alone.
 
 A frame's (an image's) derived mask is the union of its targets' regions.
 The defaults are the parameters tuned on SIRST's ``train_NUAA-SIRST`` split
@@ -51,6 +53,7 @@ class DerivedRule:
     ring: int = 2
     peak_radius: int = 1
     smooth: float = 0.0
+    background: float = 50.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -59,6 +62,7 @@ class DerivedRule:
             "ring": (1 <= self.ring <= 16, "an integer in [1, 16]"),
             "peak_radius": (0 <= self.peak_radius <= self.radius, "an integer in [0, radius]"),
             "smooth": (0 <= self.smooth <= 5, "a float in [0, 5]"),
+            "background": (0 <= self.background <= 100, "a percentile in [0, 100]"),
         }
         for name, (ok, allowed) in checks.items():
             if not ok:
@@ -121,10 +125,10 @@ def target_region(image: np.ndarray, point: np.ndarray, rule: DerivedRule) -> np
     dist = np.maximum(np.abs(rows - pr), np.abs(cols - pc))
     ring = crop[(dist > rule.radius) & (dist <= rule.radius + rule.ring)]
     peak = crop[pr, pc]
-    background = float(np.median(ring)) if ring.size else float(crop.min())
+    background = float(np.percentile(ring, rule.background)) if ring.size else float(crop.min())
     out = np.zeros((h, w), dtype=bool)
     if not peak > background:
-        out[top + pr, left + pc] = True
+        out[r0, c0] = True
         return out
     cut = (crop > background + rule.peak_fraction * (peak - background)) & (dist <= rule.radius)
     labels, _ = ndimage.label(cut, structure=_EIGHT)
