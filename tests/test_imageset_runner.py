@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from imageset_fixtures import make_sirst_v1
 
 from istdbench.cli import main
-from istdbench.core.errors import InvalidParameterError
+from istdbench.core.errors import InvalidParameterError, UnknownNameError
 from istdbench.core.io import load_image_set_maps
 from istdbench.runners.config import load_config, parse_config
 from istdbench.runners.jobs import plan_jobs
@@ -82,7 +82,7 @@ def test_image_set_blocks_take_no_noise_or_frames_and_gt_is_checked(root):
         plan_jobs(_config(sequences=[{**BLOCK, "frames": [1, 2]}]), data_root=root)
     with pytest.raises(InvalidParameterError, match="ground truth 'masks' is unknown"):
         plan_jobs(_config(sequences=[{**BLOCK, "gt": "masks"}]), data_root=root)
-    with pytest.raises(Exception, match="unknown split|Unknown split"):
+    with pytest.raises(UnknownNameError, match=r"(?i)unknown split"):
         plan_jobs(_config(sequences=[{**BLOCK, "split": "nope"}]), data_root=root)
 
 
