@@ -48,18 +48,18 @@ def test_cut_is_the_fraction_between_background_and_peak():
     img[7, 5:10] = [0.3, 0.5, 1.0, 0.5, 0.3]
     point = np.array([7.0, 7.0])
     # cut = 0.1 + f (1.0 - 0.1): f = 0.5 -> 0.55 keeps the peak only; f = 0.4 -> 0.46 keeps 0.5 too; 0.2 -> all 5
-    assert target_region(img, point, DerivedRule(peak_fraction=0.5, radius=4)).sum() == 1
-    assert target_region(img, point, DerivedRule(peak_fraction=0.4, radius=4)).sum() == 3
-    assert target_region(img, point, DerivedRule(peak_fraction=0.2, radius=4)).sum() == 5
+    for fraction, size in ((0.5, 1), (0.4, 3), (0.2, 5)):
+        assert target_region(img, point, DerivedRule(peak_fraction=fraction, radius=4)).sum() == size
 
 
 def test_window_caps_the_size_and_flat_images_give_one_pixel():
     plateau = np.full((40, 40), 0.1)
     plateau[16:25, 16:25] = 0.9  # 9x9, larger than the 7x7 window; the ring (distance 4-5) is mostly background
-    region = target_region(plateau, np.array([20.0, 20.0]), DerivedRule(radius=3, ring=2, peak_radius=0))
+    rule = DerivedRule(radius=3, ring=2, peak_radius=0, background=50)
+    region = target_region(plateau, np.array([20.0, 20.0]), rule)
     assert region.sum() == 49 and region[17:24, 17:24].all()  # capped at the window
     plateau[5:35, 5:35] = 0.9  # a bright area wider than window and ring is background: no contrast
-    assert target_region(plateau, np.array([20.0, 20.0]), DerivedRule(radius=3, ring=2, peak_radius=0)).sum() == 1
+    assert target_region(plateau, np.array([20.0, 20.0]), rule).sum() == 1
     flat = target_region(np.full((10, 10), 0.5), np.array([4.0, 6.0]), DerivedRule())
     assert flat.sum() == 1 and flat[4, 6]
 
@@ -84,7 +84,7 @@ def test_points_near_the_border_and_unions():
 def test_spec_round_trip_and_errors():
     rule = parse_derived("derived:peak-fraction=0.3,radius=6")
     assert rule == DerivedRule(peak_fraction=0.3, radius=6)
-    assert rule.spec == "derived:peak-fraction=0.3,radius=6,ring=2,peak-radius=1,smooth=0,background=50"
+    assert rule.spec == "derived:peak-fraction=0.3,radius=6,ring=1,peak-radius=1,smooth=0,background=70"
     assert parse_derived(rule.spec) == rule and parse_derived("derived") == DerivedRule()
     assert canonical_gt("") == "" and canonical_gt("data") == "" and canonical_gt("derived") == DerivedRule().spec
     with pytest.raises(InvalidParameterError, match="ground truth 'masks:x' is unknown"):

@@ -43,7 +43,7 @@ def test_image_set_jobs_store_rows_maps_and_are_reused(root, tmp_path):
     assert set(table["sequence"]) == {"sirst/test_NUAA-SIRST"} and set(table["dataset"]) == {"sirst"}
     thresholds = dict(zip(table["protocol"], table["threshold"], strict=False))
     assert thresholds == {"basicirstd@1": "minmax:0.5", "tensoristd@1": "ratio:0.5"}  # each protocol's own rule
-    assert set(table["gt"]) == {"", "derived:peak-fraction=0.5,radius=3,ring=2,peak-radius=1,smooth=0,background=50"}
+    assert set(table["gt"]) == {"", "derived:peak-fraction=0.5,radius=3,ring=1,peak-radius=1,smooth=0,background=70"}
     assert (table["n_frames"] == 2).all() and (table["height"] == "").all()
     basic = table[(table["protocol"] == "basicirstd@1") & (table["gt"] == "")]
     assert list(basic["metric"]) == ["IoU", "nIoU", "F1", "Pd", "Fa"]
