@@ -90,3 +90,16 @@ def test_shipped_sirst_config_names_the_single_frame_methods():
     cfg = load_config("sirst")
     assert {m.name for m in cfg.methods} == {"tophat", "mpcm", "ipi", "pstnn", "rpcanet", "rdian"}
     assert cfg.sequences[0].split == "test_NUAA-SIRST" and cfg.protocols == ("basicirstd", "tensoristd")
+
+
+def test_methods_all_leaves_multi_frame_methods_out_of_image_sets(root, caplog):
+    from istdbench.runners.jobs import _check_image_set_block, _resolve_methods, sequence_info
+
+    named = parse_config({"methods": ["tophat", "stt"], "sequences": [BLOCK]})
+    variants = _resolve_methods(named, "cpu")
+    info = sequence_info("sirst", None, root, "test_NUAA-SIRST")
+    everything = parse_config({"methods": "all", "sequences": [BLOCK]})
+    with caplog.at_level("INFO", logger="istdbench.runners.jobs"):
+        kept = _check_image_set_block(everything, everything.sequences[0], 1, info, variants)
+    assert [v.spec.name for v in kept] == ["tophat"]
+    assert "multi-frame method(s) stt left out" in caplog.text
