@@ -33,6 +33,7 @@ and a pooled IoU of 0.746 against the true masks (``docs/image-sets.md``).
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,8 +96,7 @@ def parse_derived(spec: str | DerivedRule) -> DerivedRule:
             f"ground truth {text!r} is unknown: give 'derived' or 'derived:KEY=VALUE,...' (keys: "
             f"{', '.join(_key(f.name) for f in dataclasses.fields(DerivedRule))})."
         )
-    types = {_key(f.name): f.type for f in dataclasses.fields(DerivedRule)}
-    types = {k: {"float": float, "int": int}[str(t)] for k, t in types.items()}
+    types = {_key(name): tp for name, tp in typing.get_type_hints(DerivedRule).items()}
     values = parse_items(body, types, "parameter of derived masks", text, "derived")
     return DerivedRule(**{k.replace("-", "_"): v for k, v in values.items()})
 
