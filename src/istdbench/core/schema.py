@@ -38,6 +38,7 @@ ROW_COLUMNS: tuple[str, ...] = (
     "gpu",
     "threads",
     "resumed_steps",
+    "gt",
 )
 """Every column, in the order the CSV files store them.
 
@@ -45,9 +46,11 @@ ROW_COLUMNS: tuple[str, ...] = (
 ``resumed_steps``: optimiser steps a neural fit took from saved state (0: it
 ran uninterrupted; empty for methods without a resumable fit); its
 ``runtime_s`` counts every attempt.
+``gt``: the ground truth scored against: empty for the data's own annotations
+(masks, else points), else the derived-mask rule (``derived:peak-fraction=...``).
 """
 
-ADDED_COLUMNS: dict[str, str] = {"label": "", "resumed_steps": ""}
+ADDED_COLUMNS: dict[str, str] = {"label": "", "resumed_steps": "", "gt": ""}
 """Columns added after the first store schema, with the value a job stored before them reads as."""
 
 FLOAT_COLUMNS: tuple[str, ...] = ("value", "runtime_s", "s_per_frame")

@@ -22,7 +22,7 @@ from .figures import FORMATS, slug
 from .jobfiles import JobRef, load_curves, representative_jobs
 from .selection import FigureChoice, group_of
 from .summary import CurveSummary
-from .tables import PRIMARY_THRESHOLD, Setting, Table, evaluation_settings
+from .tables import IMAGESET_PROTOCOL, PRIMARY_THRESHOLD, Setting, Table, evaluation_settings
 from .visual import grid_rows
 
 ROC_SECTION = "3-D ROC curves"
@@ -177,7 +177,8 @@ def plan_figures(
     plan = FigurePlan(cache, out)
     settings = evaluation_settings(df)
     for setting in settings:
-        _plan_roc(plan, df, out, setting, choice)
+        if setting.protocol.split("@", 1)[0] != IMAGESET_PROTOCOL:  # no ROC curves under basicirstd
+            _plan_roc(plan, df, out, setting, choice)
     threshold = settings[0].threshold if settings else PRIMARY_THRESHOLD
     _plan_visual(plan, df, out, threshold, choice, data_root)
     for table in tables:

@@ -47,6 +47,7 @@ def representative_jobs(df: pd.DataFrame, out: Path, setting: Setting | None, no
     ok = df[(df["status"] == "ok") & (df["noise"] == noise)]
     if setting is not None:
         ok = ok[(ok["protocol"] == setting.protocol) & (ok["threshold"] == setting.threshold)]
+        ok = ok[ok["gt"] == setting.gt] if "gt" in ok else ok
     jobs = ok.drop_duplicates("job_key").sort_values(["variant", "sequence", "seed", "job_key"])
     first = jobs.drop_duplicates(["variant", "sequence"])
     refs = [JobRef(r.variant, r.sequence, r.job_key, out / "jobs" / r.job_key) for r in first.itertuples()]

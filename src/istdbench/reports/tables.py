@@ -6,6 +6,12 @@ setting, an image size or ``""``), a parallel frame of cell status (``ok``,
 ``failed``, ``missing``) and what the renderers need to caption it. Nothing
 here formats numbers or writes files.
 
+Each evaluation setting (protocol, threshold and ground-truth source: the
+data's own annotations or derived masks, the ``gt`` column) gets its own
+tables, so scores against derived masks are never averaged with real ones.
+Image sets scored under ``basicirstd`` get the single-frame table
+(IoU, nIoU, F1, Pd, Fa in 1e-6) instead of the paper's tables.
+
 A cell averages the jobs it covers: over seeds first, then over sequences.
 A cell with any failed job shows "failed" rather than an average over fewer
 jobs, which would not be comparable with its neighbours.
@@ -30,6 +36,9 @@ PRIMARY_THRESHOLD = "ratio:0.5"
 AVERAGE = "Average"
 PIXEL_METRICS = ("IoU", "F1")
 TARGET_METRICS = ("Pd", "Fa", "AUC_tau_TPR")
+IMAGESET_PROTOCOL = "basicirstd"
+FA_E6 = "Fa (1e-6)"
+IMAGESET_METRICS = ("IoU", "nIoU", "F1", "Pd", FA_E6)
 
 
 @dataclass(frozen=True)
@@ -66,11 +75,17 @@ class Table:
 
 @dataclass(frozen=True)
 class Setting:
-    """One evaluation setting of the metric tables: a protocol and a threshold rule."""
+    """One evaluation setting of the metric tables: a protocol, a threshold rule and a ground-truth source."""
 
     protocol: str
     threshold: str
     suffix: str
+    gt: str = ""  # "": the data's own annotations; else the derived-mask rule
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What every table of the setting says about its ground truth (nothing for the data's own)."""
+        return (f"Ground truth: masks derived from the annotated points, {self.gt}.",) if self.gt else ()
 
 
 def evaluation_settings(df: pd.DataFrame) -> list[Setting]:
@@ -79,23 +94,27 @@ def evaluation_settings(df: pd.DataFrame) -> list[Setting]:
     Failed jobs count too: a run whose jobs all failed still gets its tables, showing the failures.
     """
     named = df[df["protocol"] != ""]
-    pairs = sorted(set(zip(named["protocol"], named["threshold"], strict=True)))
+    gts = named["gt"] if "gt" in named else pd.Series("", index=named.index)
+    triples = sorted(set(zip(named["protocol"], named["threshold"], gts, strict=True)))
 
-    def rank(pair: tuple[str, str]) -> tuple[bool, bool, str, str]:
-        name = pair[0].split("@", 1)[0]
-        return (name != PRIMARY_PROTOCOL, pair[1] != PRIMARY_THRESHOLD, *pair)
+    def rank(key: tuple[str, str, str]) -> tuple[bool, bool, bool, str, str, str]:
+        name = key[0].split("@", 1)[0]
+        return (key[2] != "", name != PRIMARY_PROTOCOL, key[1] != PRIMARY_THRESHOLD, *key)
 
-    pairs.sort(key=rank)
+    triples.sort(key=rank)
     out = []
-    for i, (protocol, threshold) in enumerate(pairs):
-        suffix = "" if i == 0 else "__" + re.sub(r"[^A-Za-z0-9]+", "_", f"{protocol}_{threshold}").strip("_")
-        out.append(Setting(protocol, threshold, suffix))
+    for i, (protocol, threshold, gt) in enumerate(triples):
+        name = f"{protocol}_{threshold}" + (f"_{gt}" if gt else "")
+        suffix = "" if i == 0 else "__" + re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
+        out.append(Setting(protocol, threshold, suffix, gt))
     return out
 
 
 def _for_setting(df: pd.DataFrame, setting: Setting) -> pd.DataFrame:
     """Rows of one setting, plus every failure (a failed job may lack protocol and threshold)."""
-    keep = (df["status"] == "failed") | ((df["protocol"] == setting.protocol) & (df["threshold"] == setting.threshold))
+    gt = df["gt"] if "gt" in df else pd.Series("", index=df.index)
+    same = (df["protocol"] == setting.protocol) & (df["threshold"] == setting.threshold) & (gt == setting.gt)
+    keep = ((df["status"] == "failed") & (gt == setting.gt)) | same
     return df[keep]
 
 
@@ -157,6 +176,7 @@ def table8_auc3d(df: pd.DataFrame, setting: Setting) -> Table | None:
     notes = (
         f"Mean over {len(sequences)} sequence(s) without added noise: {', '.join(sequences)}.",
         f"Protocol {setting.protocol}.",
+        *setting.notes,
     )
     return Table(
         f"table8_auc3d{setting.suffix}",
@@ -177,7 +197,7 @@ def _per_sequence_table(
     values, status = _grid(part, "sequence", groups, metrics, _rows(part))
     values, status = _average(values, status, groups)
     notes = (f"Protocol {setting.protocol}, threshold {setting.threshold}; sequences without added noise.",)
-    return Table(f"{key}{setting.suffix}", title, values, status, notes=notes)
+    return Table(f"{key}{setting.suffix}", title, values, status, notes=notes + setting.notes)
 
 
 def table9_detection(df: pd.DataFrame, setting: Setting) -> list[Table]:
@@ -220,7 +240,8 @@ def table10_runtime(df: pd.DataFrame) -> Table | None:
 
 def table11_params(df: pd.DataFrame) -> Table | None:
     """Table 11: parameter counts of the learned methods (those reporting one) at each image size."""
-    jobs = df[(df["status"] == "ok") & df["n_params"].notna()].drop_duplicates("job_key")
+    # image sets (no single height and width) are left out: their counts are those at the first image's size
+    jobs = df[(df["status"] == "ok") & df["n_params"].notna() & df["height"].notna()].drop_duplicates("job_key")
     if jobs.empty:
         return None
     size = jobs["height"].astype(str) + "x" + jobs["width"].astype(str)
@@ -270,10 +291,27 @@ def table12_noise(df: pd.DataFrame, setting: Setting) -> list[Table]:
                 title,
                 values,
                 status,
-                notes=(note, f"Protocol {setting.protocol}, threshold {setting.threshold}."),
+                notes=(note, f"Protocol {setting.protocol}, threshold {setting.threshold}.", *setting.notes),
             )
         )
     return tables
+
+
+def table_imagesets(df: pd.DataFrame, setting: Setting) -> Table | None:
+    """The single-frame table: IoU, nIoU, F1, Pd and Fa (in 1e-6) per image set under ``basicirstd``."""
+    part = _for_setting(df, setting).query("noise == 'none'")
+    if part.empty:
+        return None
+    fa = part["metric"] == "Fa"
+    part = part.assign(metric=part["metric"].where(~fa, FA_E6), value=part["value"].where(~fa, part["value"] * 1e6))
+    groups = natural_sorted(set(part["sequence"]))
+    values, status = _grid(part, "sequence", groups, IMAGESET_METRICS, _rows(part))
+    notes = (
+        f"Protocol {setting.protocol}, threshold {setting.threshold}: IoU and F1 pooled over the images, nIoU the "
+        "mean per-image IoU, Pd and Fa (unmatched predicted pixels over all pixels, in 1e-6) as BasicIRSTD counts.",
+        *setting.notes,
+    )
+    return Table(f"table_imagesets{setting.suffix}", "Single-frame image sets", values, status, notes=notes)
 
 
 def build_tables(df: pd.DataFrame) -> list[Table]:
@@ -282,6 +320,9 @@ def build_tables(df: pd.DataFrame) -> list[Table]:
         df = df.assign(variant=variant_labels(df))
     tables: list[Table] = []
     for setting in evaluation_settings(df):
+        if setting.protocol.split("@", 1)[0] == IMAGESET_PROTOCOL:
+            tables += [t for t in (table_imagesets(df, setting),) if t is not None]
+            continue
         tables += [t for t in (table8_auc3d(df, setting),) if t is not None]
         tables += table9_detection(df, setting)
         tables += table12_noise(df, setting)

@@ -36,6 +36,12 @@ without a chunk length takes the method's ``chunk_length``). A top-level
 ``on_bad_data = "skip"`` leaves out a clip that cannot be loaded (a bad
 annotation file, unreadable frames) with a warning, instead of refusing the
 whole run (``"fail"``, the default).
+
+A sequences block may name image sets (``refs = ["sirst"]``) with a ``split``
+(``split = "test_NUAA-SIRST"``; default the whole set); only single-frame
+methods run on them. ``gt = "derived:RULE"`` (per block, or top-level as the
+default of every block) scores the block against masks grown from its points
+(`istdbench.datasets.derived`); the rows say so in their ``gt`` column.
 """
 
 from __future__ import annotations
@@ -64,7 +70,9 @@ TOP_KEYS = (
     "binarize",
     "report",
     "on_bad_data",
+    "gt",
 )
+BLOCK_KEYS = ("refs", "frames", "noise", "split", "gt")
 METHOD_KEYS = ("preset", "set", "label", "binarize")
 MAPS_CHOICES = ("target", "all", "none")
 BAD_DATA_CHOICES = ("fail", "skip")
@@ -95,11 +103,17 @@ class MethodSpec:
 
 @dataclass(frozen=True)
 class SequenceBlock:
-    """Sequences sharing a frame range (1-based inclusive, None: all) and a list of noise settings."""
+    """Sequences sharing a frame range (1-based inclusive, None: all) and a list of noise settings.
+
+    ``split``: the named split of the block's image sets (None: the whole set; sequences take none).
+    ``gt``: the ground-truth source, ``""`` for the data's own annotations or a ``derived:...`` spec.
+    """
 
     refs: tuple[str, ...]
     frames: tuple[int, int] | None = None
     noise: tuple[str, ...] = ("none",)
+    split: str | None = None
+    gt: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,7 +142,7 @@ class RunConfig:
     sequences: tuple[SequenceBlock, ...]
     seeds: tuple[int, ...] = (0,)
     protocols: tuple[str, ...] = ("tensoristd",)
-    threshold: str = "ratio:0.5"
+    threshold: str | None = None  # None: each protocol's own (ratio:0.5; minmax:0.5 for basicirstd)
     device: str = "cpu"
     maps: str = "target"
     threads: int | None = None
@@ -202,6 +216,7 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         raise InvalidParameterError(f"{where} names no sequences: add at least one [[sequences]] block.")
     default_noise = _str_list(data.get("noise", ["none"]), "noise", where)
     default_frames = _frames(data.get("frames"), "frames", where)
+    default_gt = _typed(data.get("gt", ""), str, "gt", where)
     maps = _typed(data.get("maps", "target"), str, "maps", where)
     if maps not in MAPS_CHOICES:
         raise InvalidParameterError(f"'maps' in {where} must be one of {list(MAPS_CHOICES)}. Got {maps!r}.")
@@ -220,10 +235,10 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         name=_typed(data.get("name", default_name), str, "name", where),
         description=_typed(data.get("description", ""), str, "description", where),
         methods=_methods(data["methods"], where),
-        sequences=_sequences(data["sequences"], default_frames, default_noise, where),
+        sequences=_sequences(data["sequences"], default_frames, default_noise, default_gt, where),
         seeds=tuple(dict.fromkeys(seeds)),
         protocols=_str_list(data.get("protocols", ["tensoristd"]), "protocols", where),
-        threshold=_typed(data.get("threshold", "ratio:0.5"), str, "threshold", where),
+        threshold=_typed(data["threshold"], str, "threshold", where) if "threshold" in data else None,
         device=_typed(data.get("device", "cpu"), str, "device", where),
         maps=maps,
         threads=threads,
@@ -316,7 +331,7 @@ def _method_entry(name: str, item: Any, where: str) -> MethodSpec:
 
 
 def _sequences(
-    value: Any, default_frames: tuple[int, int] | None, default_noise: tuple[str, ...], where: str
+    value: Any, default_frames: tuple[int, int] | None, default_noise: tuple[str, ...], default_gt: str, where: str
 ) -> tuple[SequenceBlock, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(b, dict) for b in value):
         raise InvalidParameterError(f"'sequences' in {where} must be one or more [[sequences]] blocks.")
@@ -324,8 +339,8 @@ def _sequences(
     for i, block in enumerate(value, start=1):
         label = f"sequences block {i}"
         for key in block:
-            if key not in ("refs", "frames", "noise"):
-                raise unknown_name(f"key of {label} in {where}:", key, ("refs", "frames", "noise"))
+            if key not in BLOCK_KEYS:
+                raise unknown_name(f"key of {label} in {where}:", key, BLOCK_KEYS)
         if "refs" not in block:
             raise InvalidParameterError(f"{label} in {where} has no 'refs' list of sequence names.")
         blocks.append(
@@ -333,6 +348,8 @@ def _sequences(
                 refs=_str_list(block["refs"], f"{label}: refs", where),
                 frames=_frames(block["frames"], f"{label}: frames", where) if "frames" in block else default_frames,
                 noise=_str_list(block["noise"], f"{label}: noise", where) if "noise" in block else default_noise,
+                split=_typed(block["split"], str, f"{label}: split", where) if "split" in block else None,
+                gt=_typed(block.get("gt", default_gt), str, f"{label}: gt", where),
             )
         )
     return tuple(blocks)
