@@ -33,6 +33,14 @@ whose 0/1 maps its ROC protocols score, as the toolbox scores the PNGs that
 rule writes (protocol ``tensoristd+bin(chunk-max:0.4)``; ``chunk-max:R``
 without a chunk length takes the method's ``chunk_length``). A top-level
 ``binarize`` is the default of every method entry (default ``"none"``).
+
+A method entry's ``checkpoints = [500, 1000, 2000]`` also scores an iterative
+fit's maps after those step counts (`Method.detect_checkpoints`: one fit gives
+them all); their rows carry the step count in the ``checkpoint`` column and
+report tables of final results leave them out. A sequences block's
+``crop = [row0, row1, col0, col1]`` (zero-based, ends exclusive) fits and
+scores only that window of every frame; the sequence's name says so
+(``daub/sequence2[32:160,36:164]``) and it is part of the job's identity.
 """
 
 from __future__ import annotations
@@ -60,7 +68,8 @@ TOP_KEYS = (
     "threads",
     "binarize",
 )
-METHOD_KEYS = ("preset", "set", "label", "binarize")
+METHOD_KEYS = ("preset", "set", "label", "binarize", "checkpoints")
+BLOCK_KEYS = ("refs", "frames", "noise", "crop")
 MAPS_CHOICES = ("target", "all", "none")
 
 
@@ -73,6 +82,7 @@ class MethodSpec:
     overrides: tuple[tuple[str, Any], ...] = ()
     label: str = ""
     binarize: tuple[str, ...] | None = None  # None: the config's top-level rule(s)
+    checkpoints: tuple[int, ...] = ()  # earlier step counts of an iterative fit also scored
 
     @property
     def override_dict(self) -> dict[str, Any]:
@@ -91,6 +101,7 @@ class SequenceBlock:
     refs: tuple[str, ...]
     frames: tuple[int, int] | None = None
     noise: tuple[str, ...] = ("none",)
+    crop: tuple[int, int, int, int] | None = None  # row0, row1, col0, col1 (zero-based, ends exclusive)
 
 
 @dataclass(frozen=True)
@@ -243,7 +254,10 @@ def _method_entry(name: str, item: Any, where: str) -> MethodSpec:
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()))
     variant = _typed(item.get("label", ""), str, f"{label}.label", where)
     rules = _str_list(item["binarize"], f"{label}.binarize", where) if "binarize" in item else None
-    return MethodSpec(name=name, preset=preset, overrides=frozen, label=variant.strip(), binarize=rules)
+    marks = _int_list(item.get("checkpoints", []), f"{label}.checkpoints", where)
+    return MethodSpec(
+        name=name, preset=preset, overrides=frozen, label=variant.strip(), binarize=rules, checkpoints=marks
+    )
 
 
 def _sequences(
@@ -255,8 +269,8 @@ def _sequences(
     for i, block in enumerate(value, start=1):
         label = f"sequences block {i}"
         for key in block:
-            if key not in ("refs", "frames", "noise"):
-                raise unknown_name(f"key of {label} in {where}:", key, ("refs", "frames", "noise"))
+            if key not in BLOCK_KEYS:
+                raise unknown_name(f"key of {label} in {where}:", key, BLOCK_KEYS)
         if "refs" not in block:
             raise InvalidParameterError(f"{label} in {where} has no 'refs' list of sequence names.")
         blocks.append(
@@ -264,6 +278,7 @@ def _sequences(
                 refs=_str_list(block["refs"], f"{label}: refs", where),
                 frames=_frames(block["frames"], f"{label}: frames", where) if "frames" in block else default_frames,
                 noise=_str_list(block["noise"], f"{label}: noise", where) if "noise" in block else default_noise,
+                crop=_crop(block["crop"], f"{label}: crop", where) if "crop" in block else None,
             )
         )
     return tuple(blocks)
@@ -278,6 +293,22 @@ def _frames(value: Any, label: str, where: str) -> tuple[int, int] | None:
             f"'{label}' in {where} must be [first, last], 1-based inclusive with first <= last. Got {value!r}."
         )
     return (value[0], value[1])
+
+
+def _crop(value: Any, label: str, where: str) -> tuple[int, int, int, int]:
+    ok = isinstance(value, list) and len(value) == 4 and all(_is_int(v) for v in value)
+    if not ok or not (0 <= value[0] < value[1] and 0 <= value[2] < value[3]):
+        raise InvalidParameterError(
+            f"'{label}' in {where} must be [row0, row1, col0, col1], zero-based with ends exclusive "
+            f"(row0 < row1, col0 < col1). Got {value!r}."
+        )
+    return (value[0], value[1], value[2], value[3])
+
+
+def _int_list(value: Any, label: str, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(_is_int(v) and v >= 1 for v in value):
+        raise InvalidParameterError(f"'{label}' in {where} must be a list of positive integers. Got {value!r}.")
+    return tuple(sorted(set(value)))
 
 
 def _str_list(value: Any, label: str, where: str) -> tuple[str, ...]:

@@ -51,11 +51,17 @@ def run_task(task: Task) -> list[JobOutcome]:
     env = environment(task.threads)
     job = task.first
     det: Detection | None = None
+    at: dict[int, Detection] = {}  # the fit's maps at each checkpoint its jobs score
     with thread_limit(task.threads):
         try:
             seq = prepare_sequence(job, task.data_root)
             method = create_method(job.method, job.preset, dict(job.overrides), job.device, task.state_dir)
-            det = method.detect(seq)
+            marks = sorted({j.checkpoint for j in task.jobs if j.checkpoint is not None})
+            if marks:
+                at = method.detect_checkpoints(seq, marks)
+                det = at[max(at)]
+            else:
+                det = method.detect(seq)
             if task.state_dir is not None:  # the detection is complete: its fit state has served
                 shutil.rmtree(task.state_dir, ignore_errors=True)
         except Exception as exc:  # a job's failure is a result, not a crash of the run
@@ -65,7 +71,7 @@ def run_task(task: Task) -> list[JobOutcome]:
         outcomes = []
         for j in task.jobs:
             try:
-                outcomes.append(_evaluated(j, seq, det, env, task))
+                outcomes.append(_evaluated(j, seq, det if j.checkpoint is None else at[j.checkpoint], env, task))
             except Exception as exc:
                 log.debug("evaluating %s failed", j.describe(), exc_info=True)
                 outcomes.append(_failed(j, exc, env, 0.0, det, task))
@@ -76,8 +82,10 @@ def run_task(task: Task) -> list[JobOutcome]:
 
 
 def prepare_sequence(job: Job, data_root: str | None) -> Sequence:
-    """Load the job's sequence by reference, check it is the data planned, and add its noise."""
+    """Load the job's sequence by reference, check it is the data planned, crop it and add its noise."""
     from istdbench.datasets.catalog import load_sequence
+
+    from .jobs import crop_sequence
 
     seq = load_sequence(job.ref, data_root=data_root, frames=job.frames)
     if seq.provenance.data_hash != job.data_hash:
@@ -85,6 +93,7 @@ def prepare_sequence(job: Job, data_root: str | None) -> Sequence:
             f"sequence {job.ref!r} changed since the run was planned (data hash {seq.provenance.data_hash!r}, "
             f"expected {job.data_hash!r}); run again to re-plan."
         )
+    seq = crop_sequence(seq, job.crop)
     if job.noise != "none":
         from istdbench.datasets.noise import apply_noise
 
@@ -154,6 +163,7 @@ def _base_row(job: Job, env: dict[str, Any], det: Detection | None) -> dict[str,
         "device": det.device if det is not None else job.device,
         "n_params": det.n_params if det is not None and det.n_params is not None else "",
         "resumed_steps": det.diagnostics.get("resumed_steps", "") if det is not None else "",
+        "checkpoint": "" if job.checkpoint is None else job.checkpoint,
         "n_frames": n_frames,
         "height": height,
         "width": width,

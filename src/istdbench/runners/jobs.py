@@ -9,8 +9,14 @@ version and the threshold protocol. Equal keys mean
 equal results, so a stored job is reused; a changed config, method file,
 frame or protocol version changes the key and only those jobs run again.
 
-Jobs that differ only in the metric protocol share a *detection key* and are
-grouped into one `Task`, so the method runs once for them. Tasks carry
+A sequences block's ``crop`` window is part of the sequence's identity (its
+name carries it; the data hash is that of the whole frames). A method entry's
+``checkpoints`` add one job per earlier step count (its key adds the count, its
+detection key is the full fit's), so one fit scores them all.
+
+Jobs that differ only in the metric protocol (or are checkpoints of one fit)
+share a *detection key* and are grouped into one `Task`, so the method runs
+once for them. Tasks carry
 sequence references, never arrays: a Dask worker loads the data itself.
 """
 
@@ -26,6 +32,7 @@ import numpy as np
 
 from istdbench.core.device import check_device
 from istdbench.core.errors import InvalidParameterError
+from istdbench.core.method import Method
 from istdbench.core.registry import create_method, get_method, list_methods
 from istdbench.core.types import Sequence
 
@@ -44,10 +51,12 @@ class SequenceInfo:
     truth_hash: str
     shape: tuple[int, int, int]
     frame_numbers: tuple[int, int]  # first and last 1-based source frame
+    crop: tuple[int, int, int, int] | None = None  # window of every frame (row0, row1, col0, col1)
 
     def identity(self) -> dict[str, Any]:
         """What makes two references the same input: the name, the frames and the data (not the spelling)."""
-        return {"name": self.name, "frames": self.frame_numbers, "data_hash": self.data_hash}
+        window = {} if self.crop is None else {"crop": list(self.crop)}
+        return {"name": self.name, "frames": self.frame_numbers, "data_hash": self.data_hash, **window}
 
 
 @dataclass(frozen=True)
@@ -72,13 +81,16 @@ class Job:
     protocol_version: str
     threshold: str
     label: str = ""  # the run config's name for this method variant (empty: none given)
+    crop: tuple[int, int, int, int] | None = None  # window of every frame fitted and scored (None: whole frames)
+    checkpoint: int | None = None  # score the fit's maps after this many steps (None: the final maps)
 
     @property
     def dataset(self) -> str:
         return self.sequence.split("/", 1)[0]
 
     def describe(self) -> str:
-        return f"{self.method}[{self.preset}] on {self.sequence} (noise {self.noise}, seed {self.seed})"
+        at = "" if self.checkpoint is None else f" after {self.checkpoint} steps"
+        return f"{self.method}[{self.preset}]{at} on {self.sequence} (noise {self.noise}, seed {self.seed})"
 
 
 @dataclass(frozen=True)
@@ -114,12 +126,12 @@ def plan_jobs(cfg: RunConfig, data_root: str | Path | None = None, device: str |
     seqs = {}
     for block in cfg.sequences:
         for ref in block.refs:
-            if (ref, block.frames) not in seqs:
-                seqs[ref, block.frames] = sequence_info(ref, block.frames, data_root)
+            if (ref, block.frames, block.crop) not in seqs:
+                seqs[ref, block.frames, block.crop] = sequence_info(ref, block.frames, data_root, block.crop)
     jobs: list[Job] = []
     for block in cfg.sequences:
         for ref in block.refs:
-            info = seqs[ref, block.frames]
+            info = seqs[ref, block.frames, block.crop]
             for noise_spec in block.noise:
                 for seed in cfg.seeds:
                     for variant in variants:
@@ -176,6 +188,8 @@ def _resolve_methods(cfg: RunConfig, device: str) -> list[_Variant]:
         cls = get_method(spec.name)
         dev = device if cls.gpu_capable else "cpu"
         method = create_method(spec.name, spec.preset, spec.override_dict, dev)
+        if spec.checkpoints:  # checked now, so a bad step count is reported before anything runs
+            _check_checkpoints(method, spec)
         variants.append(
             _Variant(
                 spec=spec,
@@ -189,6 +203,22 @@ def _resolve_methods(cfg: RunConfig, device: str) -> list[_Variant]:
             )
         )
     return variants
+
+
+def _check_checkpoints(method: Method, spec: MethodSpec) -> None:
+    """Raise unless ``method`` has fit checkpoints and every one of ``spec.checkpoints`` is within its fit."""
+    name = method.checkpoint_parameter
+    if name is None:
+        raise InvalidParameterError(
+            f"methods.{spec.name} has checkpoints, but {spec.name!r} is not an iterative fit that gives maps "
+            "along the way."
+        )
+    total = getattr(method.config, name)
+    bad = [k for k in spec.checkpoints if k > total]
+    if bad:
+        raise InvalidParameterError(
+            f"methods.{spec.name} checkpoints {bad} exceed the fit's {total} steps (its {name!r})."
+        )
 
 
 def _resolve_protocols(specs: tuple[str, ...]) -> dict[str, str]:
@@ -231,21 +261,39 @@ def canonical_noise(spec: str) -> str:
     return str(parse_noise(spec))
 
 
-def sequence_info(ref: str, frames: tuple[int, int] | None, data_root: str | Path | None) -> SequenceInfo:
-    """Load a sequence once to learn its name, shape and data hash (errors name the bad reference)."""
+def sequence_info(
+    ref: str,
+    frames: tuple[int, int] | None,
+    data_root: str | Path | None,
+    crop: tuple[int, int, int, int] | None = None,
+) -> SequenceInfo:
+    """Load a sequence once to learn its name, shape and data hash (errors name the bad reference).
+
+    With ``crop``, name, shape and ground truth are the window's; the data hash stays the whole frames'.
+    """
     from istdbench.datasets.catalog import load_sequence
 
     seq = load_sequence(ref, data_root=data_root, frames=frames)
+    data_hash = seq.provenance.data_hash
+    seq = crop_sequence(seq, crop)
     numbers = seq.provenance.frame_numbers
     return SequenceInfo(
         ref=ref,
         frames=frames,
         name=seq.name,
-        data_hash=seq.provenance.data_hash,
+        data_hash=data_hash,
         truth_hash=truth_hash(seq),
         shape=seq.shape,
         frame_numbers=(numbers[0], numbers[-1]),
+        crop=crop,
     )
+
+
+def crop_sequence(seq: Sequence, crop: tuple[int, int, int, int] | None) -> Sequence:
+    """The window ``crop`` = (row0, row1, col0, col1) of every frame, or ``seq`` itself for None."""
+    if crop is None:
+        return seq
+    return seq.crop((crop[0], crop[1]), (crop[2], crop[3]))
 
 
 def truth_hash(seq: Sequence) -> str:
@@ -277,11 +325,14 @@ def _jobs_for(
     if v.inputs:  # only methods that read files of their own (weights); keeps every other key as it was
         detection["inputs"] = dict(v.inputs)
     det_key = content_key(detection)
+    total = v.config.get(get_method(v.spec.name).checkpoint_parameter or "", None)
+    marks = [None, *(k for k in v.spec.checkpoints if k != total)]  # None: the final maps
     return [
         Job(
             key=content_key(
                 {"detection": det_key, "truth": info.truth_hash, "protocol": version, "threshold": threshold}
                 | ({"label": v.spec.label} if v.spec.label else {})
+                | ({"checkpoint": mark} if mark is not None else {})
             ),
             detection_key=det_key,
             method=v.spec.name,
@@ -300,7 +351,10 @@ def _jobs_for(
             protocol_version=version,
             threshold=threshold,
             label=v.spec.label,
+            crop=info.crop,
+            checkpoint=mark,
         )
+        for mark in marks
         for name, version in protocols.items()
     ]
 
