@@ -136,6 +136,7 @@ def write_report(
     formats: str | Iterable[str] = ("md", "tex", "csv"),
     figures: bool = True,
     data_root: str | Path | None = None,
+    report_dir: str | Path | None = None,
 ) -> Report:
     """Build ``OUT/report`` from ``OUT/results.csv`` (and, for figures, the per-job files).
 
@@ -149,6 +150,9 @@ def write_report(
         Draw the figures (the tables alone need only the results table).
     data_root : str or Path, optional
         Root of the named datasets, to reload sequences for the visual grid.
+    report_dir : str or Path, optional
+        Where to write the report instead of ``OUT/report`` (e.g. to report a
+        committed run, ``docs/runs/NAME``, without writing into it).
 
     Raises
     ------
@@ -162,16 +166,17 @@ def write_report(
     df = load_results(out)
     df = df.assign(variant=variant_labels(df))
     tables = build_tables(df)
-    final = out / REPORT_DIR
-    staging = out / f".{REPORT_DIR}.staging-{os.getpid()}"
+    final = out / REPORT_DIR if report_dir is None else Path(report_dir)
+    staging = final.parent / f".{final.name}.staging-{os.getpid()}"
     report = Report(folder=final)
     try:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         _write_tables(tables, staging, formats, report)
         sections = _figures(df, tables, out, staging, data_root, report) if figures else {}
+        link = Path(os.path.relpath(out / "results.csv", final)).as_posix()
         index = IndexInputs(
-            df, tables, report.tables, sections, _read_run_info(out), report.skipped, variant_configs(df, out)
+            df, tables, report.tables, sections, _read_run_info(out), report.skipped, variant_configs(df, out), link
         )
         _write_text(staging / "index.md", render_index(index))
         _swap_in(staging, final)

@@ -34,6 +34,7 @@ class IndexInputs:
     run_info: dict[str, Any] | None = None
     skipped: list[str] = field(default_factory=list)
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    results_link: str = "../results.csv"  # the results table, relative to the report folder
 
 
 def _md(text: Any) -> str:
@@ -49,11 +50,11 @@ def _run_config(run_info: dict[str, Any] | None) -> dict[str, Any]:
     return config if isinstance(config, dict) else {}
 
 
-def _summary(df: pd.DataFrame, run_info: dict[str, Any] | None) -> list[str]:
+def _summary(df: pd.DataFrame, run_info: dict[str, Any] | None, link: str) -> list[str]:
     jobs = df.drop_duplicates("job_key")
     failed = int((jobs["status"] == "failed").sum())
     name = _run_config(run_info).get("name")
-    source = f"Built from [`results.csv`](../results.csv){f' of run config `{name}`' if name else ''}"
+    source = f"Built from [`results.csv`]({link}){f' of run config `{name}`' if name else ''}"
     if jobs.empty:
         summary = f"{source}, which holds no jobs."
     else:
@@ -63,7 +64,8 @@ def _summary(df: pd.DataFrame, run_info: dict[str, Any] | None) -> list[str]:
         )
     lines = ["# istdbench report", "", summary, ""]
     if run_info is not None:
-        lines += ["The resolved run configuration and job list are in [`run.json`](../run.json).", ""]
+        run_json = link.removesuffix("results.csv") + "run.json"
+        lines += [f"The resolved run configuration and job list are in [`run.json`]({run_json}).", ""]
     return lines
 
 
@@ -150,7 +152,7 @@ def _failures(df: pd.DataFrame) -> list[str]:
 def render_index(inputs: IndexInputs) -> str:
     """The Markdown index page."""
     df = inputs.results
-    lines = _summary(df, inputs.run_info) + _protocols(df) + _grid_description(inputs.run_info)
+    lines = _summary(df, inputs.run_info, inputs.results_link) + _protocols(df) + _grid_description(inputs.run_info)
     lines += ["## Tables", ""]
     for table in inputs.tables:
         files = inputs.table_files.get(table.key, [])
