@@ -10,7 +10,7 @@ The run folder (relative to the page) holds the run's ``results.csv``; the
 block's body is the Markdown file ``tables/<key>.md`` that ``istdbench report
 RUN`` writes, byte for byte, so the numbers a page shows are the report's and
 no test has to parse prose. Rewrite the blocks of pages, or check that they are
-current (exit 1 naming the stale blocks)::
+current (exit 1 naming the stale blocks; 2 for a block whose run or table does not exist)::
 
     python -m istdbench.reports.docblocks docs/results.md docs/methods/stpm3d.md
     python -m istdbench.reports.docblocks --check docs/*.md docs/methods/*.md
@@ -38,14 +38,20 @@ BLOCK = re.compile(
 
 
 @cache
-def _run_tables(run: Path) -> dict[str, Table]:
+def _run_tables(run: Path, stamp: tuple[int, int]) -> dict[str, Table]:
+    """The run's report tables; ``stamp`` (mtime, size of its results table) keeps the cache current."""
     df = load_results(run)
     return {t.key: t for t in build_tables(df.assign(variant=variant_labels(df)))}
 
 
 def render_table(run: Path, key: str) -> str:
     """The Markdown of table ``key`` of the run in folder ``run``, as ``istdbench report`` writes it."""
-    tables = _run_tables(run.resolve())
+    run = run.resolve()
+    try:
+        info = (run / "results.csv").stat()
+    except OSError:
+        raise DataError(f"No results table at {run / 'results.csv'}: is {run} a committed run?") from None
+    tables = _run_tables(run, (info.st_mtime_ns, info.st_size))
     if key not in tables:
         raise DataError(f"run {run} has no table {key!r}; its tables: {', '.join(tables)}.")
     return render_markdown(tables[key])
@@ -75,7 +81,8 @@ def main(check: bool, pages: tuple[Path, ...]) -> None:
         try:
             text, stale = regenerate(page)
         except DataError as exc:
-            raise click.ClickException(f"{page}: {exc}") from None
+            click.echo(f"error: {page}: {exc}", err=True)
+            sys.exit(2)
         if stale and not check:
             page.write_text(text, encoding="utf-8")
         if stale:
