@@ -89,3 +89,15 @@ def test_checkpoint_rows_equal_shorter_fits_and_stay_out_of_final_tables(tmp_pat
 def test_bad_checkpoints_are_refused_before_anything_runs(methods, match):
     with pytest.raises(InvalidParameterError, match=match):
         plan_jobs(parse_config({"methods": methods, "sequences": [{"refs": [REF]}]}))
+
+
+def test_study_configs_plan_on_the_real_data(data_root):
+    """The window study: three rates x (final + 3 checkpoints) = 12 jobs, one fit per rate, on the cropped clip."""
+    from istdbench.runners.config import load_config
+
+    jobs = plan_jobs(load_config("study-stpm3d-lr"), data_root=data_root)
+    assert len(jobs) == 12 and len({j.detection_key for j in jobs}) == 3
+    assert {j.sequence for j in jobs} == {"daub/sequence2[32:160,36:164]"}
+    assert {j.shape for j in jobs} == {(80, 128, 128)}
+    assert sorted({j.checkpoint or 3000 for j in jobs}) == [500, 1000, 2000, 3000]
+    assert {j.label for j in jobs} == {"lr=1e-4", "lr=1e-3", "lr=1e-2"}
