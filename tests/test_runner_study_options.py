@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from istdbench.core.errors import InvalidParameterError
+from istdbench import create_method
+from istdbench.core.errors import DataError, InvalidParameterError
 from istdbench.datasets.catalog import load_sequence
 from istdbench.metrics.roc3d import roc3d
 from istdbench.reports.tables import build_tables
@@ -30,8 +31,6 @@ def test_crop_is_applied_after_loading_named_and_part_of_the_job(tmp_path):
     rows = _odp(pd.read_csv(tmp_path / "out" / "results.csv"))
     assert rows["sequence"].tolist() == ["synthetic/h=32,w=32,t=8,seed=0[4:28,2:30]"]
     assert (rows["height"].tolist(), rows["width"].tolist()) == ([24], [28])
-    from istdbench import create_method
-
     window = load_sequence(REF).crop((4, 28), (2, 30))
     expected = roc3d(create_method("tophat").detect(window).target, window, "tensoristd").aucs["AUC_ODP"]
     assert rows["value"].iloc[0] == pytest.approx(expected, abs=1e-12)
@@ -48,7 +47,7 @@ def test_malformed_crop(block, match):
 
 def test_crop_outside_the_frames_is_a_data_error():
     cfg = parse_config({"methods": ["tophat"], "sequences": [{"refs": [REF], "crop": [0, 40, 0, 8]}]})
-    with pytest.raises(Exception, match="not a non-empty region of the 32x32 frames"):
+    with pytest.raises(DataError, match="not a non-empty region of the 32x32 frames"):
         plan_jobs(cfg)
 
 
