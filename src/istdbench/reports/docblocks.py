@@ -32,9 +32,11 @@ from .results import load_results, variant_labels
 from .tables import Table, build_tables
 
 BLOCK = re.compile(
-    r"(?P<open><!-- istdbench-table (?P<run>\S+) (?P<key>\S+) -->\n)(?P<body>.*?)(?P<close><!-- /istdbench-table -->)",
-    re.DOTALL,
+    r"^(?P<open><!-- istdbench-table (?P<run>\S+) (?P<key>\S+) -->\n)(?P<body>.*?)"
+    r"^(?P<close><!-- /istdbench-table -->)",
+    re.DOTALL | re.MULTILINE,
 )
+"""A block: both markers start a line (a marker quoted inside a line or a code comment is no block)."""
 
 
 @cache
