@@ -41,6 +41,10 @@ report tables of final results leave them out. A sequences block's
 ``crop = [row0, row1, col0, col1]`` (zero-based, ends exclusive) fits and
 scores only that window of every frame; the sequence's name says so
 (``daub/sequence2[32:160,36:164]``) and it is part of the job's identity.
+
+``on_bad_data = "skip"`` leaves out a clip that cannot be loaded (a bad
+annotation file, unreadable frames) with a warning, instead of refusing the
+whole run (``"fail"``, the default).
 """
 
 from __future__ import annotations
@@ -68,10 +72,13 @@ TOP_KEYS = (
     "threads",
     "binarize",
     "report",
+    "on_bad_data",
 )
 METHOD_KEYS = ("preset", "set", "label", "binarize", "checkpoints")
 BLOCK_KEYS = ("refs", "frames", "noise", "crop")
 MAPS_CHOICES = ("target", "all", "none")
+BAD_DATA_CHOICES = ("fail", "skip")
+"""``on_bad_data``: a clip that cannot be loaded stops the run before it starts (``fail``) or is left out."""
 REPORT_KEYS = ("roc", "visual", "max_figures", "summary")
 DEFAULT_MAX_FIGURES = 8
 
@@ -140,6 +147,7 @@ class RunConfig:
     description: str = ""
     binarize: tuple[str, ...] = ("none",)
     report: ReportSpec = field(default_factory=ReportSpec)
+    on_bad_data: str = "fail"
     source: str = field(default="", compare=False)
 
 
@@ -209,6 +217,11 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
     maps = _typed(data.get("maps", "target"), str, "maps", where)
     if maps not in MAPS_CHOICES:
         raise InvalidParameterError(f"'maps' in {where} must be one of {list(MAPS_CHOICES)}. Got {maps!r}.")
+    on_bad_data = _typed(data.get("on_bad_data", "fail"), str, "on_bad_data", where)
+    if on_bad_data not in BAD_DATA_CHOICES:
+        raise InvalidParameterError(
+            f"'on_bad_data' in {where} must be one of {list(BAD_DATA_CHOICES)}. Got {on_bad_data!r}."
+        )
     threads = data.get("threads")
     if threads is not None and (_typed(threads, int, "threads", where) < 1):
         raise InvalidParameterError(f"'threads' in {where} must be a positive integer. Got {threads!r}.")
@@ -228,6 +241,7 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         threads=threads,
         binarize=_str_list(data.get("binarize", ["none"]), "binarize", where),
         report=report_spec(data.get("report", {}), where),
+        on_bad_data=on_bad_data,
         source=source,
     )
 
