@@ -101,7 +101,7 @@ def _start(ctx: mp.context.BaseContext, task: Task) -> _Running:
     level = logging.getLogger().getEffectiveLevel()
     process = ctx.Process(
         target=_child_main,
-        args=(task, child_end, plugins, list(sys.path), level, static_environment()),
+        args=(task, child_end, plugins, list(sys.path), level, static_environment(), dict(os.environ)),
         name=f"istdbench-job-{task.first.detection_key}",
         daemon=True,
     )
@@ -168,10 +168,17 @@ def _child_main(
     path: list[str],
     level: int,
     env: dict[str, str],
+    environ: dict[str, str],
 ) -> None:
-    """Entry point of a child: watch the parent, run the task, send the outcomes back."""
+    """Entry point of a child: watch the parent, run the task, send the outcomes back.
+
+    ``environ`` is the parent's environment when the job started: the forkserver
+    keeps the one of its own start, which may predate e.g. ``$ISTDBENCH_WEIGHTS``.
+    """
     answered = threading.Event()
     _watch_parent(conn, answered)
+    os.environ.clear()
+    os.environ.update(environ)
     inherit_environment(env)  # same machine and code as the parent: no git call per job
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     sys.path[:] = path + [p for p in sys.path if p not in path]
