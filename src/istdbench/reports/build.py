@@ -26,10 +26,12 @@ from .jobfiles import variant_configs
 from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
+from .replication import replication_tables
 from .results import variant_labels
 from .runstate import RunState, load_run_results, read_run_info
 from .selection import FigureChoice, choose_figures, resolve_spec
-from .tables import Table, build_tables
+from .sensitivity import sensitivity_tables
+from .tables import Table, build_tables, final_results
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +193,8 @@ def write_report(
     formats = parse_formats(formats)
     df, state = load_run_results(out)
     df = df.assign(variant=variant_labels(df))
-    tables = build_tables(df)
+    final_rows = final_results(df)  # checkpoint rows appear in build_tables' checkpoint table only
+    tables = build_tables(df) + sensitivity_tables(final_rows) + replication_tables(final_rows)
     run_info = read_run_info(out)
     choice = None
     if figures:

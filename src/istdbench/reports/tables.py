@@ -317,6 +317,11 @@ def table_checkpoints(df: pd.DataFrame, setting: Setting) -> Table | None:
     return Table(f"checkpoints_odp{setting.suffix}", "AUC_ODP at fit checkpoints", values, status, notes=notes)
 
 
+def final_results(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of final results: those of fit checkpoints (a ``checkpoint`` step count) left out."""
+    return df[df["checkpoint"].isna()] if "checkpoint" in df else df
+
+
 def build_tables(df: pd.DataFrame) -> list[Table]:
     """Every table of the report, in report order (metric tables per evaluation setting).
 
@@ -325,7 +330,7 @@ def build_tables(df: pd.DataFrame) -> list[Table]:
     if "variant" not in df.columns:
         df = df.assign(variant=variant_labels(df))
     everything = df
-    df = df[df["checkpoint"].isna()] if "checkpoint" in df else df
+    df = final_results(df)
     tables: list[Table] = []
     for setting in evaluation_settings(df):
         tables += [t for t in (table8_auc3d(df, setting),) if t is not None]
