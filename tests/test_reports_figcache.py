@@ -130,7 +130,7 @@ def test_cli_figure_flags(tmp_path):
     args = ["report", str(out), "--formats", "md", "-j", "1", "--roc", "synthetic/s1", "--visual", "none"]
     res = runner.invoke(main, [*args, "--no-summary"])
     assert res.exit_code == 0, res.output
-    assert "5 table(s) and 1 figure(s) written" in res.output
+    assert "7 table(s) and 1 figure(s) written" in res.output
     assert sorted(p.name for p in (out / "report" / "figures").iterdir()) == [
         "fig_roc3d_synthetic_s1.pdf",
         "fig_roc3d_synthetic_s1.png",

@@ -111,8 +111,13 @@ def sequence_request(meta: dict[str, Any]) -> tuple[str, tuple[int, int] | None,
 
 
 def variant_configs(df: pd.DataFrame, out: Path) -> dict[str, dict[str, Any]]:
-    """Per method variant, the resolved parameters its first stored job recorded (``job.json`` ``config``)."""
+    """Per method variant, the resolved parameters its first stored job recorded (``job.json`` ``config``).
+
+    A committed run (``docs/runs/NAME``: the results table and its config, no job folders) has none.
+    """
     configs: dict[str, dict[str, Any]] = {}
+    if not (out / "jobs").is_dir():
+        return configs
     jobs = df.drop_duplicates("job_key").sort_values(["variant", "status", "job_key"], ascending=[True, False, True])
     for row in jobs.itertuples():
         if row.variant in configs:

@@ -84,9 +84,14 @@ def variant_labels(df: pd.DataFrame) -> pd.Series:
     A method run with one configuration is shown by its bare name; two presets
     of one method become ``neurstt (paper)`` and ``neurstt (code)``; two
     configurations of one preset add the first six hex digits of the hash.
+    A variant the run config labelled (``label = "lr=1e-3"``) is shown by its
+    label: ``3dstpm (lr=1e-3)``.
     """
     labels = df["method"].copy()
-    for method, group in df.groupby("method", sort=True):
+    named = df["label"] != "" if "label" in df else pd.Series(False, index=df.index)
+    for idx in df.index[named]:
+        labels.at[idx] = f"{df.at[idx, 'method']} ({df.at[idx, 'label']})"
+    for method, group in df[~named].groupby("method", sort=True):
         pairs = group[["preset", "config_hash"]].drop_duplicates()
         if len(pairs) <= 1:
             continue

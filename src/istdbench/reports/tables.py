@@ -39,6 +39,8 @@ TARGET_METRICS = ("Pd", "Fa", "AUC_tau_TPR")
 IMAGESET_PROTOCOL = "basicirstd"
 FA_E6 = "Fa (1e-6)"
 IMAGESET_METRICS = ("IoU", "nIoU", "F1", "Pd", FA_E6)
+PER_SEQUENCE_METRICS = ("AUC_ODP", "AUC_SNPR")
+FINAL = "final"
 
 
 @dataclass(frozen=True)
@@ -314,18 +316,70 @@ def table_imagesets(df: pd.DataFrame, setting: Setting) -> Table | None:
     return Table(f"table_imagesets{setting.suffix}", "Single-frame image sets", values, status, notes=notes)
 
 
+def table8_sequences(df: pd.DataFrame, setting: Setting) -> list[Table]:
+    """ODP and SNPR of each method on each clean sequence (the per-clip view of Table 8)."""
+    clean = _for_setting(df, setting).query("noise == 'none'")
+    tables = []
+    for metric in PER_SEQUENCE_METRICS:
+        scored = clean[(clean["status"] == "failed") | (clean["metric"] == metric)]
+        if not (scored["status"] == "ok").any():
+            continue
+        groups = natural_sorted(set(scored["sequence"]))
+        values, status = _grid(scored, "sequence", groups, (metric,), _rows(scored))
+        values, status = _average(values, status, groups)
+        key = f"table8_sequences_{metric.removeprefix('AUC_').lower()}{setting.suffix}"
+        notes = (f"Protocol {setting.protocol}; sequences without added noise.",)
+        tables.append(Table(key, f"{metric} per sequence", values, status, notes=notes))
+    return tables
+
+
+def table_checkpoints(df: pd.DataFrame, setting: Setting) -> Table | None:
+    """ODP after each fit checkpoint and at the end, per method variant and clean sequence (run config ``checkpoints``).
+
+    ``df`` holds the checkpoint rows and the final rows; only variants with checkpoints appear.
+    """
+    part = _for_setting(df, setting).query("noise == 'none'")
+    marked = part["checkpoint"].notna()
+    fitted = set(part.loc[marked, "variant"])
+    part = part[part["variant"].isin(fitted)]
+    if part.empty:
+        return None
+    steps = part["checkpoint"].astype("Int64").astype(str).where(part["checkpoint"].notna(), FINAL)
+    part = part.assign(step=steps, variant=part["variant"] + " on " + part["sequence"])
+    groups = [*natural_sorted(set(steps) - {FINAL}), FINAL]
+    values, status = _grid(part, "step", groups, ("AUC_ODP",), _rows(part))
+    notes = (
+        f"AUC_ODP of the maps after that many optimiser steps; {FINAL}: the fit's last step.",
+        f"Protocol {setting.protocol}.",
+    )
+    return Table(f"checkpoints_odp{setting.suffix}", "AUC_ODP at fit checkpoints", values, status, notes=notes)
+
+
+def final_results(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of final results: those of fit checkpoints (a ``checkpoint`` step count) left out."""
+    return df[df["checkpoint"].isna()] if "checkpoint" in df else df
+
+
 def build_tables(df: pd.DataFrame) -> list[Table]:
-    """Every table of the report, in report order (metric tables per evaluation setting)."""
+    """Every table of the report, in report order (metric tables per evaluation setting).
+
+    Rows of fit checkpoints appear only in the checkpoint table; every other table shows final results.
+    """
     if "variant" not in df.columns:
         df = df.assign(variant=variant_labels(df))
+    everything = df
+    df = final_results(df)
     tables: list[Table] = []
     for setting in evaluation_settings(df):
         if setting.protocol.split("@", 1)[0] == IMAGESET_PROTOCOL:
             tables += [t for t in (table_imagesets(df, setting),) if t is not None]
             continue
         tables += [t for t in (table8_auc3d(df, setting),) if t is not None]
+        tables += table8_sequences(df, setting)
         tables += table9_detection(df, setting)
         tables += table12_noise(df, setting)
+        if "checkpoint" in everything and everything["checkpoint"].notna().any():
+            tables += [t for t in (table_checkpoints(everything, setting),) if t is not None]
     tables += [t for t in (table10_runtime(df), table11_params(df)) if t is not None]
     if not tables:
         log.warning("the results table holds no rows a report table can use")

@@ -33,6 +33,15 @@ whose 0/1 maps its ROC protocols score, as the toolbox scores the PNGs that
 rule writes (protocol ``tensoristd+bin(chunk-max:0.4)``; ``chunk-max:R``
 without a chunk length takes the method's ``chunk_length``). A top-level
 ``binarize`` is the default of every method entry (default ``"none"``).
+
+A method entry's ``checkpoints = [500, 1000, 2000]`` also scores an iterative
+fit's maps after those step counts (`Method.detect_checkpoints`: one fit gives
+them all); their rows carry the step count in the ``checkpoint`` column and
+report tables of final results leave them out. A sequences block's
+``crop = [row0, row1, col0, col1]`` (zero-based, ends exclusive) fits and
+scores only that window of every frame; the sequence's name says so
+(``daub/sequence2[32:160,36:164]``) and it is part of the job's identity.
+
 ``on_bad_data = "skip"`` leaves out a clip that cannot be loaded (a bad
 annotation file, unreadable frames) with a warning, instead of refusing the
 whole run (``"fail"``, the default).
@@ -72,8 +81,8 @@ TOP_KEYS = (
     "on_bad_data",
     "gt",
 )
-BLOCK_KEYS = ("refs", "frames", "noise", "split", "gt")
-METHOD_KEYS = ("preset", "set", "label", "binarize")
+BLOCK_KEYS = ("refs", "frames", "noise", "split", "gt", "crop")
+METHOD_KEYS = ("preset", "set", "label", "binarize", "checkpoints")
 MAPS_CHOICES = ("target", "all", "none")
 BAD_DATA_CHOICES = ("fail", "skip")
 """``on_bad_data``: a clip that cannot be loaded stops the run before it starts (``fail``) or is left out."""
@@ -90,6 +99,7 @@ class MethodSpec:
     overrides: tuple[tuple[str, Any], ...] = ()
     label: str = ""
     binarize: tuple[str, ...] | None = None  # None: the config's top-level rule(s)
+    checkpoints: tuple[int, ...] = ()  # earlier step counts of an iterative fit also scored
 
     @property
     def override_dict(self) -> dict[str, Any]:
@@ -114,6 +124,7 @@ class SequenceBlock:
     noise: tuple[str, ...] = ("none",)
     split: str | None = None
     gt: str = ""
+    crop: tuple[int, int, int, int] | None = None  # row0, row1, col0, col1 (zero-based, ends exclusive)
 
 
 @dataclass(frozen=True)
@@ -327,7 +338,10 @@ def _method_entry(name: str, item: Any, where: str) -> MethodSpec:
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()))
     variant = _typed(item.get("label", ""), str, f"{label}.label", where)
     rules = _str_list(item["binarize"], f"{label}.binarize", where) if "binarize" in item else None
-    return MethodSpec(name=name, preset=preset, overrides=frozen, label=variant.strip(), binarize=rules)
+    marks = _int_list(item.get("checkpoints", []), f"{label}.checkpoints", where)
+    return MethodSpec(
+        name=name, preset=preset, overrides=frozen, label=variant.strip(), binarize=rules, checkpoints=marks
+    )
 
 
 def _sequences(
@@ -350,6 +364,7 @@ def _sequences(
                 noise=_str_list(block["noise"], f"{label}: noise", where) if "noise" in block else default_noise,
                 split=_typed(block["split"], str, f"{label}: split", where) if "split" in block else None,
                 gt=_typed(block.get("gt", default_gt), str, f"{label}: gt", where),
+                crop=_crop(block["crop"], f"{label}: crop", where) if "crop" in block else None,
             )
         )
     return tuple(blocks)
@@ -364,6 +379,22 @@ def _frames(value: Any, label: str, where: str) -> tuple[int, int] | None:
             f"'{label}' in {where} must be [first, last], 1-based inclusive with first <= last. Got {value!r}."
         )
     return (value[0], value[1])
+
+
+def _crop(value: Any, label: str, where: str) -> tuple[int, int, int, int]:
+    ok = isinstance(value, list) and len(value) == 4 and all(_is_int(v) for v in value)
+    if not ok or not (0 <= value[0] < value[1] and 0 <= value[2] < value[3]):
+        raise InvalidParameterError(
+            f"'{label}' in {where} must be [row0, row1, col0, col1], zero-based with ends exclusive "
+            f"(row0 < row1, col0 < col1). Got {value!r}."
+        )
+    return (value[0], value[1], value[2], value[3])
+
+
+def _int_list(value: Any, label: str, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(_is_int(v) and v >= 1 for v in value):
+        raise InvalidParameterError(f"'{label}' in {where} must be a list of positive integers. Got {value!r}.")
+    return tuple(sorted(set(value)))
 
 
 def _str_list(value: Any, label: str, where: str) -> tuple[str, ...]:

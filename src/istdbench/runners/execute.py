@@ -56,12 +56,18 @@ def run_task(task: Task) -> list[JobOutcome]:
     env = environment(task.threads)
     job = task.first
     det: Detection | ImageSetDetection | None = None
+    at: dict[int, Detection] = {}  # the fit's maps at each checkpoint its jobs score
     with thread_limit(task.threads):
         try:
             clean = load_job_data(job, task.data_root)
             seq = add_noise(clean, job)
             method = create_method(job.method, job.preset, dict(job.overrides), job.device, task.state_dir)
-            det = method.detect(seq)
+            marks = sorted({j.checkpoint for j in task.jobs if j.checkpoint is not None})
+            if marks:
+                at = method.detect_checkpoints(seq, marks)
+                det = at[max(at)]
+            else:
+                det = method.detect(seq)
             if task.state_dir is not None:  # the detection is complete: its fit state has served
                 shutil.rmtree(task.state_dir, ignore_errors=True)
         except Exception as exc:  # a job's failure is a result, not a crash of the run
@@ -74,7 +80,8 @@ def run_task(task: Task) -> list[JobOutcome]:
             try:
                 if j.gt not in truths:
                     truths[j.gt] = derived_truth(clean, seq, j.gt)
-                outcomes.append(_evaluated(j, truths[j.gt], det, env, task))
+                scored = det if j.checkpoint is None else at[j.checkpoint]
+                outcomes.append(_evaluated(j, truths[j.gt], scored, env, task))
             except Exception as exc:
                 log.debug("evaluating %s failed", j.describe(), exc_info=True)
                 outcomes.append(_failed(j, exc, env, 0.0, det, task))
@@ -85,13 +92,15 @@ def run_task(task: Task) -> list[JobOutcome]:
 
 
 def prepare_sequence(job: Job, data_root: str | None) -> Sequence | ImageSet:
-    """Load the job's sequence (or image set) by reference, check it is the data planned, and add its noise."""
+    """Load the job's sequence (or image set) by reference, check it is the data planned, crop it, add its noise."""
     return add_noise(load_job_data(job, data_root), job)
 
 
 def load_job_data(job: Job, data_root: str | None) -> Sequence | ImageSet:
-    """The job's sequence or image set as planned (a changed data hash is an error), without noise."""
+    """The job's sequence (cropped) or image set as planned (a changed data hash is an error), without noise."""
     from istdbench.datasets.catalog import load_image_set, load_sequence
+
+    from .jobs import crop_sequence
 
     if job.is_image_set:
         seq: Sequence | ImageSet = load_image_set(job.ref, data_root, job.split or None)
@@ -102,7 +111,7 @@ def load_job_data(job: Job, data_root: str | None) -> Sequence | ImageSet:
             f"sequence {job.ref!r} changed since the run was planned (data hash {seq.provenance.data_hash!r}, "
             f"expected {job.data_hash!r}); run again to re-plan."
         )
-    return seq
+    return seq if job.is_image_set else crop_sequence(seq, job.crop)
 
 
 def add_noise(seq: Sequence | ImageSet, job: Job) -> Sequence | ImageSet:
@@ -222,6 +231,7 @@ def _base_row(job: Job, env: dict[str, Any], det: Detection | ImageSetDetection 
         "device": det.device if det is not None else job.device,
         "n_params": det.n_params if det is not None and det.n_params is not None else "",
         "resumed_steps": det.diagnostics.get("resumed_steps", "") if det is not None else "",
+        "checkpoint": "" if job.checkpoint is None else job.checkpoint,
         "n_frames": n_frames,
         "height": "" if job.is_image_set else height,
         "width": "" if job.is_image_set else width,

@@ -17,8 +17,14 @@ makes its jobs score masks grown from the points (`istdbench.datasets.derived`):
 the spec is part of the job key and of every row (``gt``), never of the
 detection key, so the maps are computed once for real and derived truth.
 
-Jobs that differ only in the metric protocol share a *detection key* and are
-grouped into one `Task`, so the method runs once for them. Tasks carry
+A sequences block's ``crop`` window is part of the sequence's identity (its
+name carries it; the data hash is that of the whole frames). A method entry's
+``checkpoints`` add one job per earlier step count (its key adds the count, its
+detection key is the full fit's), so one fit scores them all.
+
+Jobs that differ only in the metric protocol (or are checkpoints of one fit)
+share a *detection key* and are grouped into one `Task`, so the method runs
+once for them. Tasks carry
 sequence references, never arrays: a Dask worker loads the data itself.
 """
 
@@ -35,6 +41,7 @@ import numpy as np
 
 from istdbench.core.device import check_device
 from istdbench.core.errors import DataError, InvalidParameterError
+from istdbench.core.method import Method
 from istdbench.core.registry import create_method, get_method, list_methods
 from istdbench.core.types import ImageSet, Sequence
 
@@ -58,12 +65,14 @@ class SequenceInfo:
     shape: tuple[int, int, int]  # an image set: (images, 1, mean pixels per image): the product is its pixel count
     frame_numbers: tuple[int, int]  # first and last 1-based source frame; an image set: (1, images)
     split: str | None = None  # None: a sequence; an image set: its canonical split ("" = the whole set)
+    crop: tuple[int, int, int, int] | None = None  # window of every frame (row0, row1, col0, col1)
 
     def identity(self) -> dict[str, Any]:
         """What makes two references the same input: the name, the frames and the data (not the spelling)."""
         if self.split is not None:
             return {"name": self.name, "data_hash": self.data_hash}
-        return {"name": self.name, "frames": self.frame_numbers, "data_hash": self.data_hash}
+        window = {} if self.crop is None else {"crop": list(self.crop)}
+        return {"name": self.name, "frames": self.frame_numbers, "data_hash": self.data_hash, **window}
 
 
 @dataclass(frozen=True)
@@ -90,6 +99,8 @@ class Job:
     label: str = ""  # the run config's name for this method variant (empty: none given)
     split: str | None = None  # None: a sequence; an image set: the split requested ("" = the whole set)
     gt: str = ""  # ground truth: "" the data's own annotations, else a canonical "derived:..." spec
+    crop: tuple[int, int, int, int] | None = None  # window of every frame fitted and scored (None: whole frames)
+    checkpoint: int | None = None  # score the fit's maps after this many steps (None: the final maps)
 
     @property
     def is_image_set(self) -> bool:
@@ -100,7 +111,8 @@ class Job:
         return self.sequence.split("/", 1)[0]
 
     def describe(self) -> str:
-        return f"{self.method}[{self.preset}] on {self.sequence} (noise {self.noise}, seed {self.seed})"
+        at = "" if self.checkpoint is None else f" after {self.checkpoint} steps"
+        return f"{self.method}[{self.preset}]{at} on {self.sequence} (noise {self.noise}, seed {self.seed})"
 
 
 @dataclass(frozen=True)
@@ -142,18 +154,18 @@ def plan_jobs(
     threshold = None if cfg.threshold is None else canonical_threshold(cfg.threshold)
     noises = {spec: canonical_noise(spec) for block in cfg.sequences for spec in block.noise}
     gts = {block.gt: canonical_gt(block.gt) for block in cfg.sequences}
-    seqs: dict[tuple[str, tuple[int, int] | None, str | None], SequenceInfo | None] = {}
+    seqs: dict[tuple, SequenceInfo | None] = {}  # (ref, frames, split, crop) -> what loads
     for block in cfg.sequences:
         for ref in block.refs:
-            where = (ref, block.frames, block.split)
+            where = (ref, block.frames, block.split, block.crop)
             if where not in seqs:
-                seqs[where] = _loadable(cfg, ref, block.frames, block.split, data_root, skipped)
+                seqs[where] = _loadable(cfg, ref, block.frames, block.split, data_root, skipped, block.crop)
     if not any(seqs.values()):
         raise DataError(f"run config {cfg.source or cfg.name!r}: no sequence could be loaded (all skipped).")
     jobs: list[Job] = []
     for i, block in enumerate(cfg.sequences, start=1):
         for ref in block.refs:
-            info = seqs[ref, block.frames, block.split]
+            info = seqs[ref, block.frames, block.split, block.crop]
             if info is None:
                 continue
             usable = _check_image_set_block(cfg, block, i, info, variants)
@@ -173,10 +185,11 @@ def _loadable(
     split: str | None,
     data_root: str | Path | None,
     skipped: dict[str, str] | None,
+    crop: tuple[int, int, int, int] | None = None,
 ) -> SequenceInfo | None:
     """`sequence_info`, or None for data that cannot be loaded when the config skips bad data."""
     try:
-        return sequence_info(ref, frames, data_root, split)
+        return sequence_info(ref, frames, data_root, split, crop)
     except DataError as exc:
         if cfg.on_bad_data != "skip":
             raise DataError(
@@ -269,6 +282,8 @@ def _resolve_methods(cfg: RunConfig, device: str) -> list[_Variant]:
         cls = get_method(spec.name)
         dev = device if cls.gpu_capable else "cpu"
         method = create_method(spec.name, spec.preset, spec.override_dict, dev)
+        if spec.checkpoints:  # checked now, so a bad step count is reported before anything runs
+            _check_checkpoints(method, spec)
         variants.append(
             _Variant(
                 spec=spec,
@@ -282,6 +297,22 @@ def _resolve_methods(cfg: RunConfig, device: str) -> list[_Variant]:
             )
         )
     return variants
+
+
+def _check_checkpoints(method: Method, spec: MethodSpec) -> None:
+    """Raise unless ``method`` has fit checkpoints and every one of ``spec.checkpoints`` is within its fit."""
+    name = method.checkpoint_parameter
+    if name is None:
+        raise InvalidParameterError(
+            f"methods.{spec.name} has checkpoints, but {spec.name!r} is not an iterative fit that gives maps "
+            "along the way."
+        )
+    total = getattr(method.config, name)
+    bad = [k for k in spec.checkpoints if k > total]
+    if bad:
+        raise InvalidParameterError(
+            f"methods.{spec.name} checkpoints {bad} exceed the fit's {total} steps (its {name!r})."
+        )
 
 
 def _resolve_protocols(specs: tuple[str, ...]) -> dict[str, str]:
@@ -332,13 +363,22 @@ def canonical_gt(spec: str) -> str:
 
 
 def sequence_info(
-    ref: str, frames: tuple[int, int] | None, data_root: str | Path | None, split: str | None = None
+    ref: str,
+    frames: tuple[int, int] | None,
+    data_root: str | Path | None,
+    split: str | None = None,
+    crop: tuple[int, int, int, int] | None = None,
 ) -> SequenceInfo:
-    """Load a sequence (or image set) once to learn its name, shape and data hash (errors name the bad reference)."""
+    """Load a sequence (or image set) once to learn its name, shape and data hash (errors name the bad reference).
+
+    With ``crop``, name, shape and ground truth are the window's; the data hash stays the whole frames'.
+    """
     from istdbench.datasets.catalog import load_data
 
     seq = load_data(ref, data_root=data_root, frames=frames, split=split)
     if isinstance(seq, ImageSet):
+        if crop is not None:
+            raise InvalidParameterError(f"{ref!r} is an image set: 'crop' applies to sequences only.")
         return SequenceInfo(
             ref=ref,
             frames=None,
@@ -349,16 +389,26 @@ def sequence_info(
             frame_numbers=(1, len(seq)),
             split=seq.split,
         )
+    data_hash = seq.provenance.data_hash
+    seq = crop_sequence(seq, crop)
     numbers = seq.provenance.frame_numbers
     return SequenceInfo(
         ref=ref,
         frames=frames,
         name=seq.name,
-        data_hash=seq.provenance.data_hash,
+        data_hash=data_hash,
         truth_hash=truth_hash(seq),
         shape=seq.shape,
         frame_numbers=(numbers[0], numbers[-1]),
+        crop=crop,
     )
+
+
+def crop_sequence(seq: Sequence, crop: tuple[int, int, int, int] | None) -> Sequence:
+    """The window ``crop`` = (row0, row1, col0, col1) of every frame, or ``seq`` itself for None."""
+    if crop is None:
+        return seq
+    return seq.crop((crop[0], crop[1]), (crop[2], crop[3]))
 
 
 def truth_hash(seq: Sequence | ImageSet) -> str:
@@ -404,12 +454,15 @@ def _jobs_for(
     if v.inputs:  # only methods that read files of their own (weights); keeps every other key as it was
         detection["inputs"] = dict(v.inputs)
     det_key = content_key(detection)
+    total = v.config.get(get_method(v.spec.name).checkpoint_parameter or "", None)
+    marks = [None, *(k for k in v.spec.checkpoints if k != total)]  # None: the final maps
     return [
         Job(
             key=content_key(
                 {"detection": det_key, "truth": info.truth_hash, "protocol": version, "threshold": rule}
                 | ({"label": v.spec.label} if v.spec.label else {})
                 | ({"gt": gt} if gt else {})
+                | ({"checkpoint": mark} if mark is not None else {})
             ),
             detection_key=det_key,
             method=v.spec.name,
@@ -430,7 +483,10 @@ def _jobs_for(
             label=v.spec.label,
             split=info.split,
             gt=gt,
+            crop=info.crop,
+            checkpoint=mark,
         )
+        for mark in marks
         for name, version in protocols.items()
         for rule in (threshold or canonical_threshold(get_protocol(name).default_threshold),)
     ]
