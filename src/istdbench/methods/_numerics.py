@@ -143,7 +143,7 @@ def tsvd_shrink(x: np.ndarray, tau: float, n_keep: int = 0) -> np.ndarray:
     return np.fft.irfft(np.moveaxis(yf, 0, 2), n=n3, axis=2)
 
 
-def svt_gram(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+def svt_gram(x: np.ndarray, tau: float, n_keep: int | np.ndarray = 0) -> tuple[np.ndarray, np.ndarray]:
     """Singular value thresholding of a matrix or a batch of matrices through ``eigh`` of the Gram matrix.
 
     The same result as `svt` (``U max(S - tau, 0) V^H`` per matrix), for real
@@ -152,12 +152,16 @@ def svt_gram(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     and STT that is several times cheaper than a batched SVD, and only the
     eigenvectors of the retained singular values enter the product.
 
+    ``n_keep`` (an int, or ints broadcastable to the batch shape ``...``)
+    leaves that many leading singular values of each matrix unshrunk: the
+    capped / partial-sum thresholding of PSTNN and NPSTT.
+
     Returns
     -------
     result : ndarray of shape (..., m, n)
         The thresholded matrices.
     ranks : ndarray of int, shape (...)
-        Number of singular values above ``tau`` per matrix.
+        Number of singular values kept (exempt or above ``tau``) per matrix.
 
     Notes
     -----
@@ -173,17 +177,20 @@ def svt_gram(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     batch = gram.shape[:-2]
     out = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64))
     ranks = np.zeros(batch, dtype=np.int64)
+    exempt = np.broadcast_to(np.clip(np.asarray(n_keep, dtype=np.int64), 0, gram.shape[-1]), batch)
     # Gershgorin: s_max^2 <= max row sum of |gram|, so a matrix under that bound keeps
     # nothing and needs no eigendecomposition (exact; about a sixth of STT's slices).
-    todo = np.abs(gram).sum(axis=-1).max(axis=-1, initial=0.0) > tau * tau
+    todo = (np.abs(gram).sum(axis=-1).max(axis=-1, initial=0.0) > tau * tau) | (exempt > 0)
     if not todo.any():
         return out.astype(x.dtype, copy=False), ranks
     a_t, gram_t = a[todo], gram[todo]
     evals, evecs = np.linalg.eigh(gram_t)  # ascending
     s = np.sqrt(np.clip(evals, 0.0, None))
-    keep = s > tau
+    k = s.shape[-1]
+    top = np.arange(k) >= k - exempt[todo][:, None]  # the n_keep largest, in ascending order
+    keep = (s > tau) | top
     ranks[todo] = keep.sum(axis=-1)
-    scale = np.where(keep, 1.0 - tau / np.where(keep, s, 1.0), 0.0)
+    scale = np.where(top, 1.0, np.where(keep, 1.0 - tau / np.where(keep, s, 1.0), 0.0))
     shrunk = np.zeros(a_t.shape, dtype=out.dtype)
     for rows, r in _rank_groups(ranks[todo]):
         v = evecs[rows, :, -r:]
@@ -211,7 +218,7 @@ def _rank_groups(ranks: np.ndarray) -> list[tuple[np.ndarray, int]]:
     return groups
 
 
-def tnn_prox(x: np.ndarray, tau: float, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+def tnn_prox(x: np.ndarray, tau: float, axis: int = -1, n_keep: int | np.ndarray = 0) -> tuple[np.ndarray, np.ndarray]:
     """Proximal operator of ``tau`` times the tensor nuclear norm, for one real tensor or a batch.
 
     The t-SVD runs along ``axis`` (the "tube" axis n3); the frontal slices are
@@ -219,7 +226,9 @@ def tnn_prox(x: np.ndarray, tau: float, axis: int = -1) -> tuple[np.ndarray, np.
     a batch of independent tensors. Each slice of ``rfft(x, axis)`` has its
     singular values soft-thresholded by ``tau`` (Lu et al.'s ``prox_tnn``; the
     same as ``tsvd_shrink(x, tau)`` for a single (n1, n2, n3) tensor, but
-    batched and through `svt_gram`).
+    batched and through `svt_gram`). ``n_keep`` (ints broadcastable to
+    ``(..., n3 // 2 + 1)``: per tensor and Fourier slice) leaves that many
+    leading singular values unshrunk (NPSTT's capped thresholding).
 
     Returns
     -------
@@ -229,6 +238,6 @@ def tnn_prox(x: np.ndarray, tau: float, axis: int = -1) -> tuple[np.ndarray, np.
     """
     xs = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -3)  # (..., n3, n1, n2)
     n3 = xs.shape[-3]
-    shrunk, ranks = svt_gram(np.fft.rfft(xs, axis=-3), tau)
+    shrunk, ranks = svt_gram(np.fft.rfft(xs, axis=-3), tau, n_keep)
     out = np.fft.irfft(shrunk, n=n3, axis=-3)
     return np.moveaxis(out, -3, axis), ranks
