@@ -65,14 +65,15 @@ def _npstt_frames(sequence1: Sequence, first: int, last: int) -> np.ndarray:
     return out[3:-3]
 
 
-def test_npstt_matches_octave_three_windows(sequence1: Sequence, reference_root: Path) -> None:
-    # frames 7 (all zero in the reference), 8 and 9; measured max abs diff / max <= 2e-11
+def test_npstt_matches_octave_two_windows(sequence1: Sequence, reference_root: Path) -> None:
+    # frames 7 (all zero in the reference) and 8; in float64 max abs diff / max <= 4e-11 (frames 4-17),
+    # the float32 storage of a Detection leaves ~3e-8
     ref = _reference(reference_root, "NPSTT")["target"]
-    _check_frames(_npstt_frames(sequence1, 7, 9), ref[3:6], [7, 8, 9], corr=0.999999, rel_atol=1e-8)
+    _check_frames(_npstt_frames(sequence1, 7, 8), ref[3:5], [7, 8], corr=0.999999, rel_atol=1e-6)
 
 
 @pytest.mark.slow
 def test_npstt_matches_octave_all_frames(sequence1: Sequence, reference_root: Path) -> None:
     ref = _reference(reference_root, "NPSTT")
     assert ref["frames"].tolist() == list(range(4, 18))
-    _check_frames(_npstt_frames(sequence1, 4, 17), ref["target"], list(range(4, 18)), corr=0.999999, rel_atol=1e-8)
+    _check_frames(_npstt_frames(sequence1, 4, 17), ref["target"], list(range(4, 18)), corr=0.999999, rel_atol=1e-6)

@@ -188,9 +188,9 @@ def svt_gram(x: np.ndarray, tau: float, n_keep: int | np.ndarray = 0) -> tuple[n
     s = np.sqrt(np.clip(evals, 0.0, None))
     k = s.shape[-1]
     top = np.arange(k) >= k - exempt[todo][:, None]  # the n_keep largest, in ascending order
-    keep = (s > tau) | top
-    ranks[todo] = keep.sum(axis=-1)
-    scale = np.where(top, 1.0, np.where(keep, 1.0 - tau / np.where(keep, s, 1.0), 0.0))
+    above = s > tau
+    ranks[todo] = (above | top).sum(axis=-1)
+    scale = np.where(top, 1.0, np.where(above, 1.0 - tau / np.where(above, s, 1.0), 0.0))
     shrunk = np.zeros(a_t.shape, dtype=out.dtype)
     for rows, r in _rank_groups(ranks[todo]):
         v = evecs[rows, :, -r:]
