@@ -7,6 +7,7 @@ NPSTT frames 4-17).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from istdbench.core.types import Sequence
 from istdbench.datasets.catalog import load_sequence
 from istdbench.methods._numerics import snap_to_8bit
 from istdbench.methods.asttv_ntla import ASTTVNTLA, asttv_ntla
+from istdbench.metrics.roc3d import roc3d
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +51,10 @@ def test_asttv_ntla_matches_octave_with_its_start(sequence1: Sequence, reference
     # measured: max abs diff / max <= 2e-12 (rounding: Octave computes in complex arithmetic)
     _check_frames(res.target, ref["target"], list(range(1, 19)), corr=0.999999, rel_atol=1e-9)
     np.testing.assert_allclose(res.background, ref["background"], rtol=0, atol=1e-3)  # stored as float32
+    expected = json.loads((reference_root / "roc" / "ASTTV_NTLA_sequence1.json").read_text())
+    aucs = roc3d(res.target, sequence1.select(1, 18), "tensoristd").aucs
+    for key in ("AUC_FPR_TPR", "AUC_tau_TPR", "AUC_tau_FPR"):
+        assert aucs[key] == pytest.approx(expected[key], abs=1e-9), key
 
 
 def test_asttv_ntla_seeded_start_stays_close(sequence1: Sequence, reference_root: Path) -> None:
