@@ -341,8 +341,10 @@ class ASTTVNTLA(Method):
       per-slice SVDs is not exactly conjugate-symmetric); we keep everything
       real (``rfft``), which changes the maps by rounding only.
     - The NTLA step is skipped, exactly, when every Laplace weight is 0 (all
-      singular values above 800 eps, proven by a Cholesky factorisation; on
-      the daub clips that is every iteration). Otherwise a full SVD runs.
+      singular values above 800 eps, proven by a Cholesky factorisation, or
+      else by the singular values themselves). Only a non-zero weight costs
+      a full SVD. On daub/sequence1 frames 1-18 the Cholesky proof held in
+      312 of 335 checks, and one iteration of the 330 had a non-zero weight.
     - A constant group is its own background (T = 0); an all-zero group
       would divide by zero in the original's stopping rule.
 
