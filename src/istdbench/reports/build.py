@@ -7,27 +7,29 @@ report (or none), never a mixture of old and new files.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from istdbench.core.errors import InvalidParameterError, IstdbenchError
 from istdbench.core.io import atomic_write_bytes
 
-from .figures import noise_figures, roc3d_figures
+from .drawing import draw_all
+from .figcache import CACHE_DIR, FigureCache, link_or_copy
+from .figureplan import plan_figures, report_sequences
+from .figures import FORMATS
 from .index import IndexInputs, render_index
-from .jobfiles import representative_jobs, variant_configs
+from .jobfiles import variant_configs
 from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
-from .results import load_results, variant_labels
-from .tables import PRIMARY_THRESHOLD, Table, build_tables, evaluation_settings
-from .visual import visual_grids
+from .results import variant_labels
+from .runstate import RunState, load_run_results, read_run_info
+from .selection import FigureChoice, choose_figures, resolve_spec
+from .tables import Table, build_tables
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ class Report:
     figures: dict[str, list[str]] = field(default_factory=dict)
     deterministic: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    draw_cpu_s: dict[int, float] = field(default_factory=dict)  # CPU seconds of drawing, per process id
+    state: RunState | None = None  # how complete the run is (None: a folder without a job list)
 
 
 def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -64,14 +68,6 @@ def _write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
-def _read_run_info(out: Path) -> dict[str, Any] | None:
-    try:
-        info = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return info if isinstance(info, dict) else None
-
-
 def _write_tables(tables: list[Table], folder: Path, formats: tuple[str, ...], report: Report) -> None:
     for table in tables:
         paths = []
@@ -84,36 +80,34 @@ def _write_tables(tables: list[Table], folder: Path, formats: tuple[str, ...], r
         report.tables[table.key] = paths
 
 
-def _figures(df, tables, out: Path, folder: Path, data_root, report: Report) -> dict[str, list[tuple[str, list[str]]]]:
-    """Draw every figure; returns index sections heading -> [(caption, relative paths)]."""
-    fig_dir = folder / "figures"
+def _figures(
+    df, tables, out: Path, folder: Path, data_root, report: Report, choice: FigureChoice, jobs: int | None
+) -> dict[str, list[tuple[str, list[str]]]]:
+    """Plan, draw (what the cache lacks) and place every figure; returns index sections heading -> items."""
+    cache = FigureCache(out / REPORT_DIR / CACHE_DIR, folder / CACHE_DIR)
+    plan = plan_figures(df, tables, out, choice, cache, data_root)
+    missing = [task for key, task in plan.tasks.items() if not cache.reuse(key, FORMATS)]
+    log.info("%d figure(s), %d to draw", len(plan.figures), len(missing))
+    report.draw_cpu_s = draw_all(missing, cache.current, jobs)
+    cache.save_sources()
     sections: dict[str, list[tuple[str, list[str]]]] = {}
-
-    def rel(paths: list[Path]) -> list[str]:
-        return [p.relative_to(folder).as_posix() for p in paths]
-
-    settings = evaluation_settings(df)
-    for setting in settings:
-        jobs = representative_jobs(df, out, setting)
-        for sequence, paths in roc3d_figures(jobs, fig_dir, setting.suffix).items():
-            caption = f"3-D ROC, {sequence} ({setting.protocol})"
-            sections.setdefault("3-D ROC curves", []).append((caption, rel(paths)))
-            report.figures[caption] = rel(paths)
-    map_jobs = representative_jobs(df, out, None)
-    threshold = settings[0].threshold if settings else PRIMARY_THRESHOLD
-    drawn = visual_grids(map_jobs, fig_dir, data_root, threshold)
-    for dataset, paths in drawn.items():
-        caption = f"Visual comparison, {dataset} (threshold {threshold})"
-        sections.setdefault("Visual comparison", []).append((caption, rel(paths)))
-        report.figures[caption] = rel(paths)
-    shown = set(drawn)
-    for dataset in sorted({j.sequence.split("/", 1)[0] for j in map_jobs} - shown):
-        report.skipped.append(f"Visual comparison of {dataset}: no sequence or map could be loaded.")
-    for key, paths in noise_figures(tables, fig_dir).items():
-        caption = f"Noise robustness ({key})"
-        sections.setdefault("Noise robustness", []).append((caption, rel(paths)))
-        report.figures[caption] = rel(paths)
+    for fig in plan.figures:
+        paths = []
+        for fmt in FORMATS:
+            rel = f"figures/{fig.stem}.{fmt}"
+            link_or_copy(cache.path(fig.key, fmt), folder / rel)
+            paths.append(rel)
+        sections.setdefault(fig.section, []).append((fig.caption, paths))
+        report.figures[fig.caption] = paths
+    report.skipped += [*plan.skipped, *choice.left_out]
     return sections
+
+
+def _keep_cache(previous: Path, current: Path) -> None:
+    if previous.is_dir():
+        for path in previous.iterdir():
+            if path.is_file():
+                link_or_copy(path, current / path.name)
 
 
 def _swap_in(staging: Path, final: Path) -> None:
@@ -136,8 +130,24 @@ def write_report(
     formats: str | Iterable[str] = ("md", "tex", "csv"),
     figures: bool = True,
     data_root: str | Path | None = None,
+    jobs: int | None = None,
+    roc: str | tuple[str, ...] | None = None,
+    visual: str | tuple[str, ...] | None = None,
+    max_figures: int | None = None,
+    summary: bool | None = None,
+    threads: int | None = None,
 ) -> Report:
-    """Build ``OUT/report`` from ``OUT/results.csv`` (and, for figures, the per-job files).
+    """Build ``OUT/report`` from the stored jobs of the folder's last run (and, for figures, their files).
+
+    The table holds exactly the jobs of ``OUT/run.json``'s config that are stored
+    (`istdbench.reports.runstate`); the index says how many are missing or
+    failed and marks a run that did not finish.
+
+    Figures whose inputs are unchanged since the previous report are reused
+    from its cache (``OUT/report/.figure-cache``); the others are drawn over
+    ``jobs`` processes. Which figures are drawn is the run config's
+    ``[report]`` section (recorded in ``run.json``) with ``roc``, ``visual``,
+    ``max_figures`` and ``summary`` put over it (`istdbench.reports.selection`).
 
     Parameters
     ----------
@@ -149,30 +159,50 @@ def write_report(
         Draw the figures (the tables alone need only the results table).
     data_root : str or Path, optional
         Root of the named datasets, to reload sequences for the visual grid.
+    jobs : int, optional
+        Processes drawing figures (default: the cores available).
+    roc, visual : "all", "none" or tuple of str, optional
+        Sequences or groups with per-sequence 3-D ROC figures / rows in the visual grids.
+    max_figures : int, optional
+        Per group, how many sequences the default selection draws (default 8).
+    summary : bool, optional
+        Draw the mean-ROC figure of each group (default: where sequences are left out).
+    threads : int, optional
+        The thread limit the report was built under, recorded in the index.
 
     Raises
     ------
     DataError
         If the results table is missing or malformed.
+    InvalidParameterError
+        If the figure selection names no sequence of the run.
     ReportError
         If the report folder cannot be written (the previous report is kept).
     """
     out = Path(out)
     formats = parse_formats(formats)
-    df = load_results(out)
+    df, state = load_run_results(out)
     df = df.assign(variant=variant_labels(df))
     tables = build_tables(df)
+    run_info = read_run_info(out)
+    choice = None
+    if figures:
+        spec = resolve_spec(run_info, roc=roc, visual=visual, max_figures=max_figures, summary=summary)
+        choice = choose_figures(spec, report_sequences(df, out))
     final = out / REPORT_DIR
     staging = out / f".{REPORT_DIR}.staging-{os.getpid()}"
-    report = Report(folder=final)
+    report = Report(folder=final, state=state)
     try:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         _write_tables(tables, staging, formats, report)
-        sections = _figures(df, tables, out, staging, data_root, report) if figures else {}
-        index = IndexInputs(
-            df, tables, report.tables, sections, _read_run_info(out), report.skipped, variant_configs(df, out)
-        )
+        if choice is not None:
+            sections = _figures(df, tables, out, staging, data_root, report, choice, jobs)
+        else:  # a tables-only report keeps the cached figures for the next full one
+            sections = {}
+            _keep_cache(out / REPORT_DIR / CACHE_DIR, staging / CACHE_DIR)
+        index = IndexInputs(df, tables, report.tables, sections, run_info, report.skipped, variant_configs(df, out))
+        index.state, index.threads = state, threads
         _write_text(staging / "index.md", render_index(index))
         _swap_in(staging, final)
     except OSError as exc:

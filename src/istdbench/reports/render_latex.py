@@ -116,7 +116,7 @@ def render_latex(table: Table) -> str:
     texts, marked = cell_grid(table.values, table.status)
     for row in table.values.index:
         info = [escape(table.info.loc[row, c]) or DASH for c in info_cols] if table.info is not None else []
-        cells = [_wrap(texts.loc[row, c], marked.loc[row, c]) for c in table.values.columns]
+        cells = [_wrap(t, m) for t, m in zip(texts.loc[row].tolist(), marked.loc[row].tolist(), strict=True)]
         lines.append(" & ".join([escape(row), *info, *cells]) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}" + ("}" if wide else "")]
     notes = [*table.notes, *legend(table.status, marked, DASH)]

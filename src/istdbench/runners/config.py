@@ -33,6 +33,9 @@ whose 0/1 maps its ROC protocols score, as the toolbox scores the PNGs that
 rule writes (protocol ``tensoristd+bin(chunk-max:0.4)``; ``chunk-max:R``
 without a chunk length takes the method's ``chunk_length``). A top-level
 ``binarize`` is the default of every method entry (default ``"none"``).
+``on_bad_data = "skip"`` leaves out a clip that cannot be loaded (a bad
+annotation file, unreadable frames) with a warning, instead of refusing the
+whole run (``"fail"``, the default).
 """
 
 from __future__ import annotations
@@ -59,9 +62,15 @@ TOP_KEYS = (
     "maps",
     "threads",
     "binarize",
+    "report",
+    "on_bad_data",
 )
 METHOD_KEYS = ("preset", "set", "label", "binarize")
 MAPS_CHOICES = ("target", "all", "none")
+BAD_DATA_CHOICES = ("fail", "skip")
+"""``on_bad_data``: a clip that cannot be loaded stops the run before it starts (``fail``) or is left out."""
+REPORT_KEYS = ("roc", "visual", "max_figures", "summary")
+DEFAULT_MAX_FIGURES = 8
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,23 @@ class SequenceBlock:
 
 
 @dataclass(frozen=True)
+class ReportSpec:
+    """Which figures ``istdbench report`` draws (the ``[report]`` section); None: the default.
+
+    ``roc`` and ``visual`` are ``"all"``, ``"none"`` or sequence / group names
+    (shell wildcards allowed) for the per-sequence 3-D ROC figures and the rows
+    of the visual grids; by default each group's first ``max_figures``
+    sequences are drawn. ``summary`` draws one mean-ROC figure per group (by
+    default where the per-sequence figures leave sequences of the group out).
+    """
+
+    roc: str | tuple[str, ...] | None = None
+    visual: str | tuple[str, ...] | None = None
+    max_figures: int = DEFAULT_MAX_FIGURES
+    summary: bool | None = None
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """A parsed run config; `methods` may be the string ``"all"``."""
 
@@ -108,6 +134,8 @@ class RunConfig:
     threads: int | None = None
     description: str = ""
     binarize: tuple[str, ...] = ("none",)
+    report: ReportSpec = field(default_factory=ReportSpec)
+    on_bad_data: str = "fail"
     source: str = field(default="", compare=False)
 
 
@@ -177,6 +205,11 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
     maps = _typed(data.get("maps", "target"), str, "maps", where)
     if maps not in MAPS_CHOICES:
         raise InvalidParameterError(f"'maps' in {where} must be one of {list(MAPS_CHOICES)}. Got {maps!r}.")
+    on_bad_data = _typed(data.get("on_bad_data", "fail"), str, "on_bad_data", where)
+    if on_bad_data not in BAD_DATA_CHOICES:
+        raise InvalidParameterError(
+            f"'on_bad_data' in {where} must be one of {list(BAD_DATA_CHOICES)}. Got {on_bad_data!r}."
+        )
     threads = data.get("threads")
     if threads is not None and (_typed(threads, int, "threads", where) < 1):
         raise InvalidParameterError(f"'threads' in {where} must be a positive integer. Got {threads!r}.")
@@ -195,8 +228,44 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         maps=maps,
         threads=threads,
         binarize=_str_list(data.get("binarize", ["none"]), "binarize", where),
+        report=report_spec(data.get("report", {}), where),
+        on_bad_data=on_bad_data,
         source=source,
     )
+
+
+def report_spec(value: Any, where: str) -> ReportSpec:
+    """Check a ``[report]`` mapping (from a run config or its copy in ``run.json``) and build a `ReportSpec`."""
+    if not isinstance(value, dict):
+        raise InvalidParameterError(f"'report' in {where} must be a table like {{ roc = \"all\" }}. Got {value!r}.")
+    for key in value:
+        if key not in REPORT_KEYS:
+            raise unknown_name(f"key of 'report' in {where}:", key, REPORT_KEYS)
+    max_figures = value.get("max_figures", DEFAULT_MAX_FIGURES)
+    if _typed(max_figures, int, "report.max_figures", where) < 0:
+        raise InvalidParameterError(f"'report.max_figures' in {where} must be >= 0. Got {max_figures!r}.")
+    summary = value.get("summary")
+    if summary is not None:
+        _typed(summary, bool, "report.summary", where)
+    return ReportSpec(
+        roc=_figure_choice(value.get("roc"), "report.roc", where),
+        visual=_figure_choice(value.get("visual"), "report.visual", where),
+        max_figures=max_figures,
+        summary=summary,
+    )
+
+
+def _figure_choice(value: Any, label: str, where: str) -> str | tuple[str, ...] | None:
+    if value is None or value in ("all", "none"):
+        return value
+    if isinstance(value, tuple):  # the copy in run.json, read back
+        value = list(value)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise InvalidParameterError(
+            f'\'{label}\' in {where} must be "all", "none" or a non-empty list of sequence or group names. '
+            f"Got {value!r}."
+        )
+    return tuple(dict.fromkeys(value))
 
 
 def _methods(value: Any, where: str) -> tuple[MethodSpec, ...] | str:
