@@ -26,9 +26,11 @@ from .jobfiles import variant_configs
 from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
+from .replication import replication_tables
 from .results import variant_labels
 from .runstate import RunState, load_run_results, read_run_info
 from .selection import FigureChoice, choose_figures, resolve_spec
+from .sensitivity import sensitivity_tables
 from .tables import Table, build_tables
 
 log = logging.getLogger(__name__)
@@ -183,7 +185,7 @@ def write_report(
     formats = parse_formats(formats)
     df, state = load_run_results(out)
     df = df.assign(variant=variant_labels(df))
-    tables = build_tables(df)
+    tables = build_tables(df) + sensitivity_tables(df) + replication_tables(df)
     run_info = read_run_info(out)
     choice = None
     if figures:

@@ -258,7 +258,7 @@ def report_spec(value: Any, where: str) -> ReportSpec:
 def _figure_choice(value: Any, label: str, where: str) -> str | tuple[str, ...] | None:
     if value is None or value in ("all", "none"):
         return value
-    if isinstance(value, tuple):  # the copy in run.json, read back
+    if isinstance(value, tuple):  # command-line values
         value = list(value)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         raise InvalidParameterError(

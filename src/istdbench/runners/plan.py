@@ -44,6 +44,8 @@ COST_MODEL: dict[tuple[str, str | None], tuple[float, str]] = {
     ("npstt", None): (41.0, "NPSTT, 2.9 CPU-s per 7-frame window, 74 windows per 80 frames at 256x256"),
     ("neurstt", None): (0.018, "NeurSTT paper, 0.095 s/step at 256x256x80 on 2 threads"),
     ("3dstpm", None): (0.28, "3DSTPM, 1.48 s/step at 256x256x80 on 1 thread"),
+    ("nftdgstv", None): (84.0, "NFTDGSTV, about 5.5 s/frame at 256x256 on a loaded machine"),
+    ("ctstc", None): (14.0, "CTSTC, about 0.93 s/frame at 256x256 on a loaded machine"),
 }
 """(method, preset or None for any) -> (seconds per megavoxel-step, what was measured), CPU, benchmarks/README.md."""
 
