@@ -30,6 +30,7 @@ from istdbench.core.registry import register
 
 from ._numerics import snap_to_8bit, tnn_prox
 from ._patches import FUSIONS, fuse_patches, make_grid, neighbour_origins
+from ._trpca import trpca_admm
 from .stt import frame_sources
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,25 @@ def cap_counts(low: np.ndarray, threshold: float) -> np.ndarray:
     return counts
 
 
+class _CappedLowStep:
+    """t-CSVT as a `trpca_admm` low step: keeps each active tensor's N between iterations."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.n_keep: np.ndarray | None = None
+
+    def __call__(self, t: np.ndarray, tau: float) -> np.ndarray:
+        if self.n_keep is None:  # N starts at 1 for every Fourier slice
+            self.n_keep = np.ones((len(t), t.shape[1] // 2 + 1), dtype=np.int64)
+        low, _ = tnn_prox(t, tau, axis=1, n_keep=self.n_keep)
+        self.n_keep = cap_counts(low, self.threshold)
+        return low
+
+    def leave(self, keep: np.ndarray) -> None:
+        if self.n_keep is not None:
+            self.n_keep = self.n_keep[keep]
+
+
 def tcsvt(data: np.ndarray, lam: float, cfg: NPSTTConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ADMM with tensor capped singular value thresholding for a batch of tensors, each stopped by its own rule.
 
@@ -172,46 +192,11 @@ def tcsvt(data: np.ndarray, lam: float, cfg: NPSTTConfig) -> tuple[np.ndarray, n
         stop if ||L + S - X|| / ||X|| < tol or #(S > 0) unchanged and > 0
         Y = Y + mu (L + S - X),  mu = min(rho mu, mu_max)
 
-    All tensors of a batch share mu (they start together); a tensor that
-    meets a stopping rule leaves the batch with its current L and S.
+    This is the suite's shared solver (`trpca_admm`, as STT and PSTNN) with
+    the capped low step; all tensors of a batch share mu.
     """
-    n = len(data)
-    n3 = data.shape[1]
-    low = np.zeros_like(data)
-    sparse = np.zeros_like(data)
-    iterations = np.zeros(n, dtype=np.int64)
-    norms = np.sqrt(np.einsum("bijk,bijk->b", data, data))
-    active = np.flatnonzero(norms > 0)  # an all-zero tensor is its own solution, L = S = 0
-    x = data[active]
-    s = np.zeros_like(x)
-    y = np.zeros_like(x)
-    n_keep = np.ones((len(active), n3 // 2 + 1), dtype=np.int64)
-    mu = cfg.mu0
-    for it in range(1, cfg.max_iter + 1):
-        if len(active) == 0:
-            break
-        nnz_before = np.count_nonzero(s > 0, axis=(1, 2, 3))
-        shifted = x - y / mu
-        low_a, _ = tnn_prox(shifted - s, 1.0 / mu, axis=1, n_keep=n_keep)
-        n_keep = cap_counts(low_a, cfg.cap_threshold)
-        shifted -= low_a
-        shifted -= lam / mu
-        s = np.maximum(shifted, 0.0, out=shifted)
-        resid = low_a + s - x
-        err = np.sqrt(np.einsum("bijk,bijk->b", resid, resid)) / norms[active]
-        nnz = np.count_nonzero(s > 0, axis=(1, 2, 3))
-        stop = err < cfg.tol
-        if cfg.nnz_stop:
-            stop |= (nnz_before > 0) & (nnz > 0) & (nnz_before == nnz)
-        if it == cfg.max_iter:
-            stop[:] = True
-        y += mu * resid
-        mu = min(cfg.rho * mu, cfg.mu_max)
-        if stop.any():
-            done = active[stop]
-            low[done], sparse[done], iterations[done] = low_a[stop], s[stop], it
-            keep = ~stop
-            active, x, s, y, n_keep = active[keep], x[keep], s[keep], y[keep], n_keep[keep]
+    step = _CappedLowStep(cfg.cap_threshold)
+    low, sparse, iterations, _ = trpca_admm(data, lam, cfg, step, on_leave=step.leave)
     return low, sparse, iterations
 
 
