@@ -37,7 +37,8 @@ def test_report_of_a_synthetic_run(tmp_path):
     df = load_results(out)
     assert set(df["method"]) == {"tophat", "mpcm"} and (df["status"] == "ok").all()
     md = (out / "report" / "tables" / "table8_auc3d.md").read_text()
-    assert md.count("\n| mpcm |") == 1 and md.count("\n| tophat |") == 1
+    assert md.count("\n| MPCM |") == 1 and md.count("\n| Top-hat |") == 1
+    assert md.index("\n| Top-hat |") < md.index("\n| MPCM |")  # the paper's order, not the alphabet
     assert {"Visual comparison, synthetic (threshold ratio:0.5)"} <= set(report.figures)
     assert any(k.startswith("3-D ROC, synthetic/") for k in report.figures)
     index = (out / "report" / "index.md").read_text()
@@ -51,7 +52,7 @@ def test_report_reloads_real_clip_for_the_visual_grid(tmp_path, data_root, monke
     report = write_report(out, formats="md", data_root=data_root)
     assert set(report.tables) == {"table8_auc3d", "table9_target", "table10_runtime"}
     target = (out / "report" / "tables" / "table9_target.md").read_text()
-    assert "daub/sequence1 Pd ↑" in target and "daub/sequence1 Fa ↓" in target
+    assert "| Method | Pd ↑ | Fa ↓ | AUC(τ,TPR) ↑ |" in target and "Seq. 1: daub/sequence1" in target
     assert "Visual comparison, daub (threshold ratio:0.5)" in report.figures
     monkeypatch.delenv("ISTDBENCH_DATA", raising=False)
     monkeypatch.chdir(tmp_path)  # so that "daub/sequence1" is not found as a relative folder either

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from istdbench.core.display import presentation_from_config
 from istdbench.core.errors import InvalidParameterError, IstdbenchError
 from istdbench.core.io import atomic_write_bytes
 
@@ -161,7 +162,8 @@ def write_report(
     formats = parse_formats(formats)
     df = load_results(out)
     df = df.assign(variant=variant_labels(df))
-    tables = build_tables(df)
+    run_info = _read_run_info(out)
+    tables = build_tables(df, presentation_from_config((run_info or {}).get("config")))
     final = out / REPORT_DIR
     staging = out / f".{REPORT_DIR}.staging-{os.getpid()}"
     report = Report(folder=final)
@@ -170,9 +172,7 @@ def write_report(
         staging.mkdir(parents=True)
         _write_tables(tables, staging, formats, report)
         sections = _figures(df, tables, out, staging, data_root, report) if figures else {}
-        index = IndexInputs(
-            df, tables, report.tables, sections, _read_run_info(out), report.skipped, variant_configs(df, out)
-        )
+        index = IndexInputs(df, tables, report.tables, sections, run_info, report.skipped, variant_configs(df, out))
         _write_text(staging / "index.md", render_index(index))
         _swap_in(staging, final)
     except OSError as exc:

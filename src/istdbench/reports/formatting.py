@@ -24,7 +24,7 @@ AUC_METRICS = AUC_KEYS
 LOWER_IS_BETTER = frozenset({"AUC_tau_FPR", "Fa", "s_per_frame", "runtime_s"})
 """Metrics where a smaller value is better; every other metric is larger-is-better."""
 
-UNRANKED = frozenset({"n_params"})
+UNRANKED = frozenset({"n_params", "params_M", "ratio"})
 """Metrics that are facts about a method rather than a score; never marked best."""
 
 _FORMATS: dict[str, str] = {
@@ -38,6 +38,8 @@ _FORMATS: dict[str, str] = {
     "runtime_s": "{:.4g}",
 }
 _DEFAULT_FORMAT = "{:.4f}"
+_OWN_FORMAT = {"Fa": "{:.2e}", "ratio": "{:.1f}×"}
+"""Formats a table's ``decimals`` does not override: Fa spans decades, a ratio needs one decimal."""
 
 CellStatus = Literal["ok", "failed", "missing"]
 Mark = Literal["best", "second", ""]
@@ -50,24 +52,34 @@ def direction(metric: str) -> Direction | None:
     return "min" if metric in LOWER_IS_BETTER else "max"
 
 
-def format_value(metric: str, value: float) -> str:
-    """The fixed text of one finite or infinite value (NaN is the caller's business)."""
+def format_value(metric: str, value: float, decimals: int | None = None) -> str:
+    """The fixed text of one finite or infinite value (NaN is the caller's business).
+
+    ``decimals`` (a table's setting) overrides the per-metric default, except
+    for Fa (scientific) and ratios.
+    """
     if metric == "n_params":
         return f"{int(value):,}"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    text = _FORMATS.get(metric, _DEFAULT_FORMAT).format(value)
-    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
+    if metric in _OWN_FORMAT:
+        fmt = _OWN_FORMAT[metric]
+    elif decimals is not None:
+        fmt = f"{{:.{decimals}f}}"
+    else:
+        fmt = _FORMATS.get(metric, _DEFAULT_FORMAT)
+    text = fmt.format(value)
+    return "0" + text[2:] if text.startswith("-0") and float(text.rstrip("×")) == 0 else text
 
 
-def displayed(metric: str, value: float) -> float:
+def displayed(metric: str, value: float, decimals: int | None = None) -> float:
     """The value as printed, read back (the basis of ranking and of the CSV)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return math.nan
-    return float(format_value(metric, value).replace(",", ""))
+    return float(format_value(metric, value, decimals).replace(",", "").rstrip("×"))
 
 
-def marks(values: pd.Series, status: pd.Series, metric: str) -> pd.Series:
+def marks(values: pd.Series, status: pd.Series, metric: str, decimals: int | None = None) -> pd.Series:
     """Best / second marks of one column: ties on the displayed value share a mark.
 
     Only cells with status ``ok`` and a value take part. Nothing is marked
@@ -76,7 +88,7 @@ def marks(values: pd.Series, status: pd.Series, metric: str) -> pd.Series:
     """
     out = pd.Series("", index=values.index, dtype=object)
     way = direction(metric)
-    shown = pd.Series([displayed(metric, v) for v in values], index=values.index)
+    shown = pd.Series([displayed(metric, v, decimals) for v in values], index=values.index)
     usable = shown[(status == "ok") & shown.notna()]
     distinct = np.unique(usable.to_numpy())
     if way is None or len(distinct) < 2:
@@ -88,7 +100,9 @@ def marks(values: pd.Series, status: pd.Series, metric: str) -> pd.Series:
     return out
 
 
-def cell_grid(values: pd.DataFrame, status: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def cell_grid(
+    values: pd.DataFrame, status: pd.DataFrame, decimals: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Plain text and mark of every cell; the text of failed/missing cells is ``failed`` / ``""``.
 
     Renderers wrap the text by its mark and replace ``""`` with their own dash.
@@ -102,8 +116,8 @@ def cell_grid(values: pd.DataFrame, status: pd.DataFrame) -> tuple[pd.DataFrame,
             if st[row] == "failed":
                 texts.loc[row, col] = "failed"
             elif st[row] == "ok" and not pd.isna(values.loc[row, col]):
-                texts.loc[row, col] = format_value(metric, float(values.loc[row, col]))
-        marked[col] = marks(values[col], st, metric)
+                texts.loc[row, col] = format_value(metric, float(values.loc[row, col]), decimals)
+        marked[col] = marks(values[col], st, metric, decimals)
     return texts, marked
 
 

@@ -33,6 +33,8 @@ whose 0/1 maps its ROC protocols score, as the toolbox scores the PNGs that
 rule writes (protocol ``tensoristd+bin(chunk-max:0.4)``; ``chunk-max:R``
 without a chunk length takes the method's ``chunk_length``). A top-level
 ``binarize`` is the default of every method entry (default ``"none"``).
+``[display]`` and ``[labels]`` say how reports name and order things
+(`istdbench.core.display`); they change no job.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from istdbench.core.display import Presentation, parse_presentation
 from istdbench.core.errors import InvalidParameterError, unknown_name
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -59,6 +62,8 @@ TOP_KEYS = (
     "maps",
     "threads",
     "binarize",
+    "display",
+    "labels",
 )
 METHOD_KEYS = ("preset", "set", "label", "binarize")
 MAPS_CHOICES = ("target", "all", "none")
@@ -108,6 +113,7 @@ class RunConfig:
     threads: int | None = None
     description: str = ""
     binarize: tuple[str, ...] = ("none",)
+    presentation: Presentation = field(default_factory=Presentation)
     source: str = field(default="", compare=False)
 
 
@@ -195,6 +201,7 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         maps=maps,
         threads=threads,
         binarize=_str_list(data.get("binarize", ["none"]), "binarize", where),
+        presentation=parse_presentation(data.get("display"), data.get("labels"), where),
         source=source,
     )
 
