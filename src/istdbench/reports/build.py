@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from istdbench.core.display import presentation_from_config
+from istdbench.core.display import Presentation, presentation_from_config
 from istdbench.core.errors import InvalidParameterError, IstdbenchError
 from istdbench.core.io import atomic_write_bytes
 
 from .figures import noise_figures, roc3d_figures
 from .index import IndexInputs, render_index
 from .jobfiles import representative_jobs, variant_configs
+from .noise_examples import noise_example_figures
 from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
@@ -85,7 +86,9 @@ def _write_tables(tables: list[Table], folder: Path, formats: tuple[str, ...], r
         report.tables[table.key] = paths
 
 
-def _figures(df, tables, out: Path, folder: Path, data_root, report: Report) -> dict[str, list[tuple[str, list[str]]]]:
+def _figures(
+    df, tables, out: Path, folder: Path, data_root, report: Report, pres: Presentation
+) -> dict[str, list[tuple[str, list[str]]]]:
     """Draw every figure; returns index sections heading -> [(caption, relative paths)]."""
     fig_dir = folder / "figures"
     sections: dict[str, list[tuple[str, list[str]]]] = {}
@@ -112,6 +115,9 @@ def _figures(df, tables, out: Path, folder: Path, data_root, report: Report) -> 
         report.skipped.append(f"Visual comparison of {dataset}: no sequence or map could be loaded.")
     for key, paths in noise_figures(tables, fig_dir).items():
         caption = f"Noise robustness ({key})"
+        sections.setdefault("Noise robustness", []).append((caption, rel(paths)))
+        report.figures[caption] = rel(paths)
+    for caption, paths in noise_example_figures(df, out, fig_dir, pres, data_root, threshold).items():
         sections.setdefault("Noise robustness", []).append((caption, rel(paths)))
         report.figures[caption] = rel(paths)
     return sections
@@ -163,7 +169,8 @@ def write_report(
     df = load_results(out)
     df = df.assign(variant=variant_labels(df))
     run_info = _read_run_info(out)
-    tables = build_tables(df, presentation_from_config((run_info or {}).get("config")))
+    pres = presentation_from_config((run_info or {}).get("config")).with_sequences(df["sequence"])
+    tables = build_tables(df, pres)
     final = out / REPORT_DIR
     staging = out / f".{REPORT_DIR}.staging-{os.getpid()}"
     report = Report(folder=final)
@@ -171,7 +178,7 @@ def write_report(
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         _write_tables(tables, staging, formats, report)
-        sections = _figures(df, tables, out, staging, data_root, report) if figures else {}
+        sections = _figures(df, tables, out, staging, data_root, report, pres) if figures else {}
         index = IndexInputs(df, tables, report.tables, sections, run_info, report.skipped, variant_configs(df, out))
         _write_text(staging / "index.md", render_index(index))
         _swap_in(staging, final)

@@ -1,0 +1,66 @@
+"""Publication figures: journal widths, TrueType fonts, distinct method styles, Fig. 12(a) and its page check."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from istdbench.reports import style
+from istdbench.reports.figures import save_figure
+from istdbench.reports.noise_examples import NoiseExamples, noise_examples_figure
+from istdbench.reports.texcheck import compile_blocks, figure_block, pdflatex
+
+
+def _examples(methods: int = 2) -> NoiseExamples:
+    rng = np.random.default_rng(0)
+    frame = rng.random((32, 32))
+    inputs = [(label, np.clip(frame + 0.1 * i, 0, 1)) for i, label in enumerate(("Clean", "Gaussian 5 dB", "Cross"))]
+    truth = np.zeros((32, 32))
+    truth[10:13, 20:23] = 1
+    results = {f"M{k}": [truth, None, truth] for k in range(methods)}
+    return NoiseExamples(7, inputs, truth, results)
+
+
+def test_method_styles_are_distinct_and_highlight_is_black():
+    names = [f"m{i}" for i in range(40)] + ["NeurSTT (paper)"]
+    styles = style.method_styles(names, highlight="NeurSTT")
+    combos = {(s.color, s.linestyle, s.marker) for s in styles.values()}
+    assert len(combos) == len(names)
+    assert styles["NeurSTT (paper)"].color == "#000000" and styles["NeurSTT (paper)"].linewidth > 1.5
+    assert all(s.color != "#000000" for n, s in styles.items() if n != "NeurSTT (paper)")
+
+
+def test_figures_are_drawn_at_journal_width_with_truetype_fonts(tmp_path):
+    with style.publication_style():
+        fig = noise_examples_figure(_examples())
+        (pdf,) = save_figure(fig, tmp_path, "fig12a", formats=("pdf",))
+    assert fig.get_figwidth() == pytest.approx(style.DOUBLE_IN)
+    data = pdf.read_bytes()
+    assert b"/Type3" not in data and re.search(rb"/FontFile2", data)  # embedded TrueType
+    texts = [t for ax in fig.axes for t in (ax.title, ax.yaxis.label) if t.get_text()]
+    assert texts and all(t.get_fontsize() == style.FONT_PT for t in texts)
+
+
+def test_noise_examples_grid_shape():
+    fig = noise_examples_figure(_examples(methods=3))
+    assert len(fig.axes) == (1 + 3) * (3 + 1)  # input + methods rows, noise + ground-truth columns
+    titles = [ax.get_title() for ax in fig.axes[:4]]
+    assert titles == ["Clean", "Gaussian 5 dB", "Cross", "Ground truth"]
+
+
+@pytest.mark.skipif(pdflatex() is None, reason="pdflatex not installed (texlive-latex-base)")
+def test_figure_page_compiles_without_overfull_boxes(tmp_path):
+    with style.publication_style():
+        (wide,) = save_figure(noise_examples_figure(_examples()), tmp_path, "wide", formats=("pdf",))
+        (narrow,) = save_figure(noise_examples_figure(_examples(), width="column"), tmp_path, "narrow", ("pdf",))
+    blocks = [figure_block(wide, True, "Double column."), figure_block(narrow, False, "Single column.")]
+    result = compile_blocks(blocks, tmp_path / "tex")
+    assert result.too_wide() == []
+    # the check can fail: the old 11-inch figures run far past the text width
+    with style.publication_style():
+        fig = noise_examples_figure(_examples())
+        fig.set_size_inches(11, 9)
+        (big,) = save_figure(fig, tmp_path, "big", formats=("pdf",))
+    assert compile_blocks([figure_block(big, True, "Too big.")], tmp_path / "tex2").too_wide()
