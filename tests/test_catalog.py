@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -198,12 +197,6 @@ def test_bad_catalog_toml(root: Path) -> None:
 def test_catalog_toml_syntax_error(root: Path) -> None:
     (root / "catalog.toml").write_text("[groups.mine\n")
     with pytest.raises(DataError, match=r"cannot read .*catalog\.toml"):
-        group_formats(root)
-
-
-def test_catalog_toml_needs_tomllib(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "tomllib", None)  # as on Python 3.10
-    with pytest.raises(DataError, match=r"needs Python 3\.11 or newer"):
         group_formats(root)
 
 

@@ -8,7 +8,7 @@ import pytest
 from istdbench.core.errors import DataError, InvalidParameterError
 from istdbench.core.registry import create_method
 from istdbench.core.types import Sequence
-from istdbench.methods._numerics import corner_prior, fspecial_gaussian, snap_to_8bit, tsvd_shrink
+from istdbench.methods._numerics import corner_prior, fspecial_gaussian, snap_to_8bit, tnn_prox
 from istdbench.methods._patches import extract_patches, fuse_patches, make_grid, patch_origins
 from istdbench.methods.pstnn import PSTNN, PSTNNConfig, estimate_rank, pstnn
 
@@ -86,14 +86,29 @@ def _tsvd_shrink_full(x: np.ndarray, tau: float, n_keep: int) -> np.ndarray:
 @pytest.mark.parametrize(("n3", "n_keep"), [(7, 0), (8, 1), (9, 2), (1, 0)])
 def test_tsvd_shrink_matches_all_slices(rng: np.random.Generator, n3: int, n_keep: int) -> None:
     x = rng.standard_normal((6, 5, n3))
-    np.testing.assert_allclose(tsvd_shrink(x, 0.8, n_keep), _tsvd_shrink_full(x, 0.8, n_keep), rtol=0, atol=1e-12)
+    out, _ = tnn_prox(x, 0.8, axis=2, n_keep=n_keep, solver="svd")
+    np.testing.assert_allclose(out, _tsvd_shrink_full(x, 0.8, n_keep), rtol=0, atol=1e-12)
+
+
+def _shrink(x: np.ndarray, tau: float, n_keep: int) -> np.ndarray:
+    return tnn_prox(x, tau, axis=2, n_keep=n_keep, solver="svd")[0]
 
 
 def test_tsvd_shrink_limits(rng: np.random.Generator) -> None:
     x = rng.standard_normal((4, 6, 5))
-    np.testing.assert_allclose(tsvd_shrink(x, 1e9, 0), 0.0, atol=1e-12)
-    np.testing.assert_allclose(tsvd_shrink(x, 1e9, 99), x, rtol=0, atol=1e-12)  # n_keep clipped to min(n1, n2)
-    np.testing.assert_allclose(tsvd_shrink(x, 0.0, 0), x, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(_shrink(x, 1e9, 0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(_shrink(x, 1e9, 99), x, rtol=0, atol=1e-12)  # n_keep clipped to min(n1, n2)
+    np.testing.assert_allclose(_shrink(x, 0.0, 0), x, rtol=0, atol=1e-12)
+
+
+def test_gram_and_svd_solvers_agree(rng: np.random.Generator) -> None:
+    x = rng.standard_normal((3, 7, 6, 5))
+    gram, ranks_gram = tnn_prox(x, 0.8, axis=1)
+    svd, ranks_svd = tnn_prox(x, 0.8, axis=1, solver="svd")
+    np.testing.assert_allclose(gram, svd, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(ranks_gram, ranks_svd)
+    with pytest.raises(ValueError, match="n_keep"):
+        tnn_prox(x, 0.8, axis=1, n_keep=1)
 
 
 def test_fspecial_gaussian_matches_matlab() -> None:

@@ -14,12 +14,9 @@ import numpy as np
 from istdbench.core.errors import DataError, InvalidParameterError
 from istdbench.core.io import load_maps
 from istdbench.core.types import Sequence
+from istdbench.datasets.images import natural_key
 
 from . import main
-
-
-def _natural(path: Path) -> list[int | str]:
-    return [int(s) if s.isdigit() else s for s in re.split(r"(\d+)", path.stem)]
 
 
 def read_png_maps(folder: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -30,7 +27,7 @@ def read_png_maps(folder: Path) -> tuple[np.ndarray, np.ndarray]:
     """
     from PIL import Image
 
-    paths = sorted(folder.glob("*.png"), key=_natural)
+    paths = sorted(folder.glob("*.png"), key=lambda p: natural_key(p.stem))
     if not paths:
         raise DataError(f"--maps-dir {str(folder)!r} holds no .png files.")
     maps = []

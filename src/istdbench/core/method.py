@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 
 from .config import MethodConfig
+from .device import check_device
 from .errors import InvalidParameterError, unknown_name
 from .types import Detection, ImageSet, ImageSetDetection, Sequence
 
@@ -106,17 +107,9 @@ class Method(ABC):
         return cls.presets[preset]
 
     def _check_device(self, device: str) -> str:
-        if device == "cpu":
-            return device
-        if not self.gpu_capable:
+        if device != "cpu" and not self.gpu_capable:
             raise InvalidParameterError(f"Method {self.name!r} runs on the CPU only; got device {device!r}.")
-        if not device.startswith("cuda"):
-            raise InvalidParameterError(f"device must be 'cpu' or 'cuda[:N]'; got {device!r}.")
-        import torch
-
-        if not torch.cuda.is_available():
-            raise InvalidParameterError(f"device {device!r} was requested but no CUDA device is available here.")
-        return device
+        return check_device(device)
 
     def n_params(self, shape: tuple[int, int, int]) -> int | None:
         """Learnable parameters at input shape (T, H, W); None for non-learned methods."""

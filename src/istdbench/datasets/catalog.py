@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,10 +79,6 @@ def _catalog_toml(root: Path) -> dict:
     path = root / "catalog.toml"
     if not path.is_file():
         return {}
-    try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        raise DataError(f"reading {str(path)!r} needs Python 3.11 or newer (tomllib).") from None
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:

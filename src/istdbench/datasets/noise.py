@@ -230,8 +230,3 @@ def apply_noise(seq: Sequence, spec: str | NoiseSpec, seed: int) -> Sequence:
     label = ns.canonical() if before in ("", "none") else f"{before}+{ns.canonical()}"  # noise on noise
     out = seq.with_frames(noisy.astype(np.float32), label)
     return replace(out, provenance=replace(out.provenance, data_hash=frames_hash(out.frames)))
-
-
-def noise_names() -> list[str]:
-    """The noise kinds, for CLI help and error messages."""
-    return list(KINDS)

@@ -7,20 +7,14 @@ exact MATLAB behaviour (rounding, NaN handling).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 
 def soft_threshold(x: np.ndarray, tau: float | np.ndarray) -> np.ndarray:
     """Two-sided shrinkage ``sign(x) * max(|x| - tau, 0)`` (prox of ``tau * ||.||_1``)."""
     return np.sign(x) * np.maximum(np.abs(x) - tau, 0.0)
-
-
-def svt(x: np.ndarray, tau: float) -> tuple[np.ndarray, int]:
-    """Singular value thresholding (prox of ``tau * ||.||_*``); returns the result and its rank."""
-    u, s, vh = np.linalg.svd(x, full_matrices=False)
-    s = np.maximum(s - tau, 0.0)
-    r = int(np.count_nonzero(s))
-    return (u[:, :r] * s[:r]) @ vh[:r], r
 
 
 def matlab_round(x: np.ndarray | float) -> np.ndarray:
@@ -103,50 +97,10 @@ def corner_prior(img: np.ndarray, size: int = 3) -> np.ndarray:
     return mat2gray(strength)
 
 
-def tsvd_shrink(x: np.ndarray, tau: float, n_keep: int = 0) -> np.ndarray:
-    """Proximal step of the (partial sum of the) tensor nuclear norm via the t-SVD.
-
-    Each frontal slice of ``fft(x, axis=2)`` is decomposed; its ``n_keep``
-    largest singular values are kept as they are and the others are
-    soft-thresholded by ``tau``. With ``n_keep=0`` this is the prox of the
-    tensor nuclear norm (Lu et al.'s ``prox_tnn`` with threshold ``tau``);
-    with ``n_keep=N`` it is PSTNN's ``prox_pstnn`` (threshold ``1/mu``).
-
-    Parameters
-    ----------
-    x : ndarray of shape (n1, n2, n3)
-        Real tensor.
-    tau : float
-        Threshold applied to the singular values of the Fourier slices.
-    n_keep : int
-        Leading singular values exempt from shrinkage (clipped to min(n1, n2)).
-
-    Returns
-    -------
-    ndarray of shape (n1, n2, n3)
-        Real result.
-
-    Notes
-    -----
-    Only the ``n3 // 2 + 1`` non-redundant slices are decomposed (``rfft``):
-    the others are their complex conjugates, which the MATLAB originals fill
-    in explicitly. This equals the MATLAB loop to ``round(n3/2)`` (half away
-    from zero) plus the middle slice for even ``n3``; a Python port using
-    banker's rounding would skip slices.
-    """
-    n3 = x.shape[2]
-    xf = np.moveaxis(np.fft.rfft(x, axis=2), 2, 0)  # (n3//2+1, n1, n2)
-    u, s, vh = np.linalg.svd(xf, full_matrices=False)
-    k = min(max(int(n_keep), 0), s.shape[-1])
-    s[:, k:] = np.maximum(s[:, k:] - tau, 0.0)
-    yf = (u * s[:, None, :]) @ vh
-    return np.fft.irfft(np.moveaxis(yf, 0, 2), n=n3, axis=2)
-
-
 def svt_gram(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     """Singular value thresholding of a matrix or a batch of matrices through ``eigh`` of the Gram matrix.
 
-    The same result as `svt` (``U max(S - tau, 0) V^H`` per matrix), for real
+    Singular value thresholding (``U max(S - tau, 0) V^H`` per matrix), for real
     or complex input of shape (..., m, n), but via the eigendecomposition of
     the smaller Gram matrix: for the many small or very tall matrices of IPI
     and STT that is several times cheaper than a batched SVD, and only the
@@ -211,24 +165,49 @@ def _rank_groups(ranks: np.ndarray) -> list[tuple[np.ndarray, int]]:
     return groups
 
 
-def tnn_prox(x: np.ndarray, tau: float, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
-    """Proximal operator of ``tau`` times the tensor nuclear norm, for one real tensor or a batch.
+def tnn_prox(
+    x: np.ndarray, tau: float, axis: int = -1, n_keep: int = 0, solver: Literal["gram", "svd"] = "gram"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Proximal step of ``tau`` times the tensor nuclear norm (or its partial sum), for one tensor or a batch.
 
     The t-SVD runs along ``axis`` (the "tube" axis n3); the frontal slices are
     spanned by the last two of the remaining axes, any axes before them index
     a batch of independent tensors. Each slice of ``rfft(x, axis)`` has its
-    singular values soft-thresholded by ``tau`` (Lu et al.'s ``prox_tnn``; the
-    same as ``tsvd_shrink(x, tau)`` for a single (n1, n2, n3) tensor, but
-    batched and through `svt_gram`).
+    singular values soft-thresholded by ``tau``, except its ``n_keep`` largest,
+    which are kept as they are. ``n_keep=0`` is Lu et al.'s ``prox_tnn`` (STT);
+    ``n_keep=N`` is PSTNN's ``prox_pstnn`` (threshold ``1/mu``), clipped to
+    ``min(n1, n2)``.
+
+    ``solver="gram"`` thresholds through `svt_gram` (cheaper for STT's many
+    small slices; ``n_keep`` must be 0); ``"svd"`` through a batched SVD, the
+    arithmetic of PSTNN's MATLAB original.
 
     Returns
     -------
     result : ndarray, same shape as ``x``
     ranks : ndarray of int, shape (..., n3 // 2 + 1)
         Per tensor, the rank kept in each non-redundant Fourier slice.
+
+    Notes
+    -----
+    Only the ``n3 // 2 + 1`` non-redundant slices are decomposed (``rfft``):
+    the others are their complex conjugates, which the MATLAB originals fill
+    in explicitly. This equals the MATLAB loop to ``round(n3/2)`` (half away
+    from zero) plus the middle slice for even ``n3``; a Python port using
+    banker's rounding would skip slices.
     """
     xs = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -3)  # (..., n3, n1, n2)
     n3 = xs.shape[-3]
-    shrunk, ranks = svt_gram(np.fft.rfft(xs, axis=-3), tau)
+    xf = np.fft.rfft(xs, axis=-3)
+    if solver == "gram":
+        if n_keep:
+            raise ValueError("tnn_prox: n_keep > 0 needs solver='svd'.")
+        shrunk, ranks = svt_gram(xf, tau)
+    else:
+        u, s, vh = np.linalg.svd(xf, full_matrices=False)
+        k = min(max(int(n_keep), 0), s.shape[-1])
+        s[..., k:] = np.maximum(s[..., k:] - tau, 0.0)
+        ranks = np.count_nonzero(s > 0, axis=-1)
+        shrunk = (u * s[..., None, :]) @ vh
     out = np.fft.irfft(shrunk, n=n3, axis=-3)
     return np.moveaxis(out, -3, axis), ranks

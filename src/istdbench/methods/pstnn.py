@@ -25,8 +25,9 @@ from istdbench.core.errors import DataError
 from istdbench.core.method import RawOutput, SingleFrameMethod
 from istdbench.core.registry import register
 
-from ._numerics import corner_prior, snap_to_8bit, tsvd_shrink
+from ._numerics import corner_prior, snap_to_8bit, tnn_prox
 from ._patches import FUSIONS, extract_patches, fuse_patches, make_grid
+from ._trpca import trpca_admm
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +116,6 @@ def estimate_rank(tensor: np.ndarray, ratio: float) -> int:
     return max(int(below[0]), 1)
 
 
-def _frobenius(x: np.ndarray) -> float:
-    """Frobenius norm without BLAS (``np.linalg.norm`` pays threading overhead on small arrays)."""
-    return float(np.sqrt(np.sum(x * x)))
-
-
 def trpca_pstnn(
     data: np.ndarray, weight_prior: np.ndarray, lam: float, cfg: PSTNNConfig
 ) -> tuple[np.ndarray, np.ndarray, int, int, bool]:
@@ -133,30 +129,15 @@ def trpca_pstnn(
     the entry to 0, which is what MATLAB's NaN-ignoring ``max``/``min`` give.
     """
     n_keep = estimate_rank(data, cfg.rank_ratio)
-    norm_d = _frobenius(data)
-    low = np.zeros_like(data)
-    sparse = np.zeros_like(data)
-    dual = np.zeros_like(data)
-    weight = np.ones_like(data)
-    mu = cfg.mu0
-    if norm_d == 0:
-        return low, sparse, 0, n_keep, True
-    it, converged = 0, False
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for it in range(1, cfg.max_iter + 1):  # noqa: B007  (the count is returned)
-            nnz_before = int(np.count_nonzero(sparse > 0))
-            low = tsvd_shrink(data - sparse - dual / mu, 1.0 / mu, n_keep)
-            sparse = np.fmax(data - low - dual / mu - weight * (lam / mu), 0.0)
-            weight = n_keep / (np.abs(sparse) + 0.01) / weight_prior
-            residual = low + sparse - data
-            err = _frobenius(residual) / norm_d
-            nnz = int(np.count_nonzero(sparse > 0))
-            if err < cfg.tol or (cfg.nnz_stop and nnz_before > 0 and nnz == nnz_before):
-                converged = True
-                break
-            dual += mu * residual
-            mu = min(cfg.rho * mu, cfg.mu_max)
-    return low, sparse, it, n_keep, converged
+
+    def low_step(t: np.ndarray, tau: float) -> np.ndarray:
+        return tnn_prox(t, tau, axis=-1, n_keep=n_keep, solver="svd")[0]
+
+    def reweight(target: np.ndarray, _active: np.ndarray) -> np.ndarray:
+        return n_keep / (np.abs(target) + 0.01) / weight_prior
+
+    low, sparse, its, converged = trpca_admm(data[None], lam, cfg, low_step, reweight)
+    return low[0], sparse[0], int(its[0]), n_keep, bool(converged[0])
 
 
 def pstnn(frame: np.ndarray, cfg: PSTNNConfig) -> PSTNNResult:

@@ -31,6 +31,7 @@ from istdbench.core.registry import register
 
 from ._numerics import snap_to_8bit, tnn_prox
 from ._patches import FUSIONS, PatchGrid, fuse_patches, make_grid
+from ._trpca import trpca_admm
 
 log = logging.getLogger(__name__)
 
@@ -181,49 +182,11 @@ def trpca(data: np.ndarray, lam: float, cfg: STTConfig) -> tuple[np.ndarray, np.
 
     Notes
     -----
-    One iteration, as in the toolbox's ``TRPCA.m``::
-
-        L = prox_TNN(X - S - Y/mu, 1/mu)
-        S = max(X - L - Y/mu - lambda/mu, 0)
-        Y = Y + mu (L + S - X),  mu = min(rho mu, mu_max)
-
-    All tensors of a batch share mu (they start together); a tensor that
-    meets a stopping rule leaves the batch with its current L and S.
+    The toolbox's ``TRPCA.m`` iteration with the tensor nuclear norm prox
+    (`trpca_admm`); all tensors of a batch share mu, and a tensor that meets a
+    stopping rule leaves the batch with its current L and S.
     """
-    n = len(data)
-    low = np.zeros_like(data)
-    sparse = np.zeros_like(data)
-    iterations = np.zeros(n, dtype=np.int64)
-    norms = np.sqrt(np.einsum("bijk,bijk->b", data, data))
-    active = np.flatnonzero(norms > 0)  # an all-zero tensor is its own solution, L = S = 0
-    x = data[active]
-    s = np.zeros_like(x)
-    y = np.zeros_like(x)
-    mu = cfg.mu0
-    for it in range(1, cfg.max_iter + 1):
-        if len(active) == 0:
-            break
-        nnz_before = np.count_nonzero(s > 0, axis=(1, 2, 3))
-        shifted = x - y / mu
-        low_a, _ = tnn_prox(shifted - s, 1.0 / mu, axis=1)
-        shifted -= low_a
-        shifted -= lam / mu
-        s = np.maximum(shifted, 0.0, out=shifted)
-        resid = low_a + s - x
-        err = np.sqrt(np.einsum("bijk,bijk->b", resid, resid)) / norms[active]
-        nnz = np.count_nonzero(s > 0, axis=(1, 2, 3))
-        stop = err < cfg.tol
-        if cfg.nnz_stop:
-            stop |= (nnz_before > 0) & (nnz > 0) & (nnz_before == nnz)
-        if it == cfg.max_iter:
-            stop[:] = True
-        y += mu * resid
-        mu = min(cfg.rho * mu, cfg.mu_max)
-        if stop.any():
-            done = active[stop]
-            low[done], sparse[done], iterations[done] = low_a[stop], s[stop], it
-            keep = ~stop
-            active, x, s, y = active[keep], x[keep], s[keep], y[keep]
+    low, sparse, iterations, _ = trpca_admm(data, lam, cfg, lambda t, tau: tnn_prox(t, tau, axis=1)[0])
     return low, sparse, iterations
 
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from istdbench.core.device import check_device
 from istdbench.core.errors import InvalidParameterError
 from istdbench.core.registry import create_method, get_method, list_methods
 from istdbench.core.types import Sequence
@@ -215,23 +215,6 @@ def _variant_protocols(v: _Variant, protocols: dict[str, str], default_rules: tu
             proto = with_binarize(spec, rule, chunk)
             scored[proto.spec] = proto.id
     return scored
-
-
-def check_device(device: str) -> str:
-    """``cpu`` or an available ``cuda[:N]`` (checked even when no method of the grid can use it)."""
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
-        raise InvalidParameterError(f"device must be 'cpu', 'cuda' or 'cuda:N'. Got {device!r}.")
-    if device != "cpu":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise InvalidParameterError(f"device {device!r} was requested but no CUDA device is available here.")
-        index = int(device.partition(":")[2] or 0)
-        if index >= torch.cuda.device_count():
-            raise InvalidParameterError(
-                f"device {device!r} does not exist: this machine has {torch.cuda.device_count()} CUDA device(s)."
-            )
-    return device
 
 
 def canonical_threshold(spec: str) -> str:
