@@ -41,6 +41,9 @@ def test_report_of_a_synthetic_run(tmp_path):
     assert md.index("\n| Top-hat |") < md.index("\n| MPCM |")  # the paper's order, not the alphabet
     assert {"Visual comparison, synthetic (threshold ratio:0.5)"} <= set(report.figures)
     assert any(k.startswith("3-D ROC, synthetic/") for k in report.figures)
+    assert any(k.startswith("3-D ROC curves and the 2-D ROC") for k in report.figures)  # Figs. 9-11 layout
+    assert any(k.startswith("Noise examples on Seq. 1") for k in report.figures)  # Fig. 12(a)
+    assert (out / "report" / "figures" / "fig12a_noise_examples.pdf").is_file()
     index = (out / "report" / "index.md").read_text()
     assert "radius=" in index and "radii=" in index  # resolved parameters from the runner's job.json
     assert "of run config `tiny`" in index and "## Left out" not in index

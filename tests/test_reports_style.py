@@ -64,3 +64,26 @@ def test_figure_page_compiles_without_overfull_boxes(tmp_path):
         fig.set_size_inches(11, 9)
         (big,) = save_figure(fig, tmp_path, "big", formats=("pdf",))
     assert compile_blocks([figure_block(big, True, "Too big.")], tmp_path / "tex2").too_wide()
+
+
+def _curves(shift: float) -> dict[str, np.ndarray]:
+    tau = np.arange(101) / 100
+    return {"tau": tau, "tpr": np.clip(1.1 - tau - shift, 0, 1), "fpr": np.clip(0.1 - tau / 10 - shift / 100, 0, 1)}
+
+
+def test_roc_grid_has_four_panels_per_sequence_and_one_legend(tmp_path):
+    from istdbench.reports.rocgrid import RocRow, roc_grid_figure, save_roc_grids
+
+    rows = [RocRow(f"Seq. {k}", {"A": _curves(0.0), "B": _curves(0.1)}) for k in (1, 2, 3)]
+    fig = roc_grid_figure(rows, ["A", "B", "C"], highlight="B")
+    assert len(fig.axes) == 12 and fig.get_figwidth() == pytest.approx(style.DOUBLE_IN)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["A", "B"]  # C has no curve: not in the legend
+    assert fig.axes[1].get_xscale() == "log" and fig.axes[3].get_yscale() == "log"
+    linear = roc_grid_figure(rows, ["A", "B"], fpr_scale="linear", fpr_zoom=1e-2)
+    assert linear.axes[1].get_xscale() == "linear" and linear.axes[1].get_xlim() == pytest.approx((0, 1e-2))
+    first = save_roc_grids([rows], ["A", "B"], tmp_path / "a", "grid", "tensoristd@1")
+    second = save_roc_grids([rows], ["A", "B"], tmp_path / "b", "grid", "tensoristd@1")
+    (caption,) = first
+    assert "Seq. 1, Seq. 2, Seq. 3" in caption and "logarithmic" in caption
+    for p, q in zip(first[caption], second[caption], strict=True):
+        assert p.read_bytes() == q.read_bytes()  # deterministic files

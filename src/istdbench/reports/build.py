@@ -28,6 +28,7 @@ from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
 from .results import load_results, variant_labels
+from .rocgrid import report_roc_grids
 from .tables import PRIMARY_THRESHOLD, Table, build_tables, evaluation_settings
 from .visual import visual_grids
 
@@ -98,6 +99,9 @@ def _figures(
 
     settings = evaluation_settings(df)
     for setting in settings:
+        for caption, paths in report_roc_grids(df, out, fig_dir, pres, setting).items():
+            sections.setdefault("3-D ROC curves (paper layout)", []).append((caption, rel(paths)))
+            report.figures[caption] = rel(paths)
         jobs = representative_jobs(df, out, setting)
         for sequence, paths in roc3d_figures(jobs, fig_dir, setting.suffix).items():
             caption = f"3-D ROC, {sequence} ({setting.protocol})"
