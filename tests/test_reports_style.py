@@ -87,3 +87,33 @@ def test_roc_grid_has_four_panels_per_sequence_and_one_legend(tmp_path):
     assert "Seq. 1, Seq. 2, Seq. 3" in caption and "logarithmic" in caption
     for p, q in zip(first[caption], second[caption], strict=True):
         assert p.read_bytes() == q.read_bytes()  # deterministic files
+
+
+def test_visual_grid_has_truth_column_insets_and_states_its_boxes():
+    from istdbench.reports.visual import classify_frame
+    from istdbench.reports.visual_grid import (
+        BOXES,
+        MAX_FALSE_ALARM_BOXES,
+        Panel,
+        VisualRow,
+        caption,
+        visual_grid_figure,
+    )
+
+    truth = np.zeros((40, 40), dtype=int)
+    truth[30:33, 30:33] = 1
+    binary = np.zeros((40, 40), dtype=bool)
+    binary[31, 31] = binary[5, 5] = True  # one hit, one false alarm
+    outcome = classify_frame(binary, truth)
+    assert len(outcome.hits) == 1 and len(outcome.false_alarms) == 1
+    row = VisualRow("Seq. 1", 12, np.zeros((40, 40)), truth, {"A": Panel(binary.astype(float), outcome)})
+    fig = visual_grid_figure([row, row], ["A", "B"])
+    panels = [ax for ax in fig.axes if ax.get_title() or ax.get_ylabel() or ax.get_images()]
+    assert [ax.get_title() for ax in fig.axes[:4]] == ["Input", "A", "B", "Ground truth"]
+    assert fig.get_figwidth() == pytest.approx(style.DOUBLE_IN) and panels
+    assert len(fig.axes[1].child_axes) == 1  # the zoomed inset
+    edge = {p.get_linestyle() for p in fig.axes[1].patches if p.get_edgecolor() != (1.0, 1.0, 1.0, 1.0)}
+    assert edge == {"-", "--"}  # hit solid, false alarm dashed
+    assert len({d for _, d in BOXES.values()}) == 3 and len({c for c, _ in BOXES.values()}) == 3
+    text = caption(["Seq. 1"], "ratio:0.5", chosen=False)
+    assert f"at most {MAX_FALSE_ALARM_BOXES} per panel" in text and "dashed vermillion" in text

@@ -20,6 +20,7 @@ Example run config sections::
     reference = "neurstt"                    # Table 11's "x fewer" ratio
     cite = true                              # \\cite{key} after names in LaTeX
     order = ["mpcm", "ipi"]                  # these first, the rest by paper order
+    frame = 40                               # the visual comparison's frame (1-based; default: automatic)
     [display.methods.neurstt]
     name = "NeurSTT (ours)"
 
@@ -37,7 +38,7 @@ from typing import Any
 
 from .errors import InvalidParameterError, IstdbenchError, unknown_name
 
-DISPLAY_KEYS = ("decimals", "highlight", "reference", "cite", "order", "methods")
+DISPLAY_KEYS = ("decimals", "highlight", "reference", "cite", "order", "frame", "methods")
 METHOD_KEYS = ("name", "cite_key", "order", "category")
 TABLE_DECIMALS = {"table8": 4, "table9": 2, "table10": 3, "table11": 3, "table12": 2}
 """Decimals per table in the paper: AUCs 4, IoU/F1 in percent 2, s/frame 3, parameters in M 3."""
@@ -105,6 +106,7 @@ class Presentation:
     reference: str = "neurstt"
     cite: bool = True
     order: tuple[str, ...] = ()
+    frame: int = 0  # frame number of the visual comparison; 0: chosen automatically
     sequences: tuple[str, ...] = field(default=(), compare=False)
 
     def with_sequences(self, sequences: Iterable[str]) -> Presentation:
@@ -189,6 +191,9 @@ def parse_presentation(display: Any = None, labels: Any = None, where: str = "ru
     for key in ("highlight", "reference"):
         if not isinstance(display.get(key, ""), str):
             raise InvalidParameterError(f"'{key}' in [display] of {where} must be a method name. Got {display[key]!r}.")
+    frame = display.get("frame", 0)
+    if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
+        raise InvalidParameterError(f"'frame' in [display] of {where} must be a frame number >= 1. Got {frame!r}.")
     if not isinstance(display.get("cite", True), bool):
         raise InvalidParameterError(f"'cite' in [display] of {where} must be true or false. Got {display['cite']!r}.")
     return Presentation(
@@ -199,6 +204,7 @@ def parse_presentation(display: Any = None, labels: Any = None, where: str = "ru
         reference=display.get("reference", "neurstt"),
         cite=display.get("cite", True),
         order=tuple(order),
+        frame=frame,
     )
 
 
@@ -237,6 +243,7 @@ def presentation_from_config(config: Mapping[str, Any] | None) -> Presentation:
             reference=str(stored.get("reference", "neurstt")),
             cite=bool(stored.get("cite", True)),
             order=tuple(str(o) for o in stored.get("order", ())),
+            frame=int(stored.get("frame", 0)),
         )
     except (TypeError, ValueError):
         raise InvalidParameterError(f"The display settings stored in run.json are malformed: {stored!r}.") from None

@@ -31,6 +31,7 @@ from .results import load_results, variant_labels
 from .rocgrid import report_roc_grids
 from .tables import PRIMARY_THRESHOLD, Table, build_tables, evaluation_settings
 from .visual import visual_grids
+from .visual_grid import report_visual_grids
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,9 @@ def _figures(
             report.figures[caption] = rel(paths)
     map_jobs = representative_jobs(df, out, None)
     threshold = settings[0].threshold if settings else PRIMARY_THRESHOLD
+    for caption, paths in report_visual_grids(df, out, fig_dir, pres, data_root, threshold).items():
+        sections.setdefault("Visual comparison (paper layout)", []).append((caption, rel(paths)))
+        report.figures[caption] = rel(paths)
     drawn = visual_grids(map_jobs, fig_dir, data_root, threshold)
     for dataset, paths in drawn.items():
         caption = f"Visual comparison, {dataset} (threshold {threshold})"
