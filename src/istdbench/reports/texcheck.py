@@ -112,10 +112,16 @@ def compile_blocks(blocks: Sequence[str], folder: Path, name: str = "check") -> 
     return CheckResult(pdf, found, log)
 
 
+PAPER_FIGURES = ("fig6_visual_", "fig9_roc_grid", "fig12a_")
+"""Stems of the figures drawn for a paper (`visual_grid`, `rocgrid`, `noise_examples`); the others are for browsing."""
+
+
 def report_blocks(report: Path) -> list[str]:
-    """Every ``tables/*.tex`` of a report folder, plus each ``figures/*.pdf`` in a float of its width."""
+    """Every ``tables/*.tex`` of a report folder, plus each paper figure's PDF in a float of its width."""
     blocks = [p.read_text(encoding="utf-8") for p in sorted((report / "tables").glob("*.tex"))]
     for pdf in sorted((report / "figures").glob("*.pdf")):
+        if not pdf.stem.startswith(PAPER_FIGURES):
+            continue
         wide = _pdf_width_pt(pdf) > 260
         blocks.append(figure_block(pdf.resolve(), wide, pdf.stem.replace("_", r"\_")))
     return blocks
