@@ -66,6 +66,8 @@ def test_config_sections_override_everything():
         ({"decimals": 12}, {}, "integer 0-8"),
         ({"decimals": {"table99": 2}}, {}, "table99"),
         ({"order": "ipi"}, {}, "list of method names"),
+        ({"compare": [1]}, {}, "'compare' .* list of method names"),
+        ({"frame": -1}, {}, "frame number >= 1"),
         ({"cite": "yes"}, {}, "true or false"),
         ({"methods": {"ipi": {"nmae": "x"}}}, {}, "Did you mean 'name'"),
         ({"methods": {"ipi": {"order": "1"}}}, {}, "must be an integer"),

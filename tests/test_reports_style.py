@@ -117,3 +117,18 @@ def test_visual_grid_has_truth_column_insets_and_states_its_boxes():
     assert len({d for _, d in BOXES.values()}) == 3 and len({c for c, _ in BOXES.values()}) == 3
     text = caption(["Seq. 1"], "ratio:0.5", chosen=False)
     assert f"at most {MAX_FALSE_ALARM_BOXES} per panel" in text and "dashed vermillion" in text
+
+
+def test_noise_bars_show_the_methods_the_config_names(tmp_path):
+    from reports_fake import make_results
+
+    from istdbench.core.display import parse_presentation
+    from istdbench.reports.noisebars import report_noise_bars
+    from istdbench.reports.results import normalize
+    from istdbench.reports.tables import build_tables
+
+    pres = parse_presentation({"compare": ["beta", "alpha"]})
+    tables = build_tables(normalize(make_results()), pres)
+    ((caption, paths),) = report_noise_bars(tables, tmp_path, pres).items()
+    assert caption.startswith("(b) F1 and (c) IoU (%) of alpha, beta under each noise setting.")
+    assert {p.name for p in paths} == {"fig12bc.png", "fig12bc.pdf"}

@@ -21,6 +21,7 @@ Example run config sections::
     cite = true                              # \\cite{key} after names in LaTeX
     order = ["mpcm", "ipi"]                  # these first, the rest by paper order
     frame = 40                               # the visual comparison's frame (1-based; default: automatic)
+    compare = ["neurstt", "3dstpm"]          # the methods of Fig. 12(b, c) (default: all)
     [display.methods.neurstt]
     name = "NeurSTT (ours)"
 
@@ -38,7 +39,7 @@ from typing import Any
 
 from .errors import InvalidParameterError, IstdbenchError, unknown_name
 
-DISPLAY_KEYS = ("decimals", "highlight", "reference", "cite", "order", "frame", "methods")
+DISPLAY_KEYS = ("decimals", "highlight", "reference", "cite", "order", "frame", "compare", "methods")
 METHOD_KEYS = ("name", "cite_key", "order", "category")
 TABLE_DECIMALS = {"table8": 4, "table9": 2, "table10": 3, "table11": 3, "table12": 2}
 """Decimals per table in the paper: AUCs 4, IoU/F1 in percent 2, s/frame 3, parameters in M 3."""
@@ -107,6 +108,7 @@ class Presentation:
     cite: bool = True
     order: tuple[str, ...] = ()
     frame: int = 0  # frame number of the visual comparison; 0: chosen automatically
+    compare: tuple[str, ...] = ()  # methods of Fig. 12(b, c); (): all
     sequences: tuple[str, ...] = field(default=(), compare=False)
 
     def with_sequences(self, sequences: Iterable[str]) -> Presentation:
@@ -185,9 +187,12 @@ def parse_presentation(display: Any = None, labels: Any = None, where: str = "ru
     for key in decimals:
         if key not in TABLE_DECIMALS:
             raise unknown_name(f"table in [display] decimals of {where}:", key, TABLE_DECIMALS)
-    order = display.get("order", [])
-    if not isinstance(order, list) or not all(isinstance(o, str) for o in order):
-        raise InvalidParameterError(f"'order' in [display] of {where} must be a list of method names. Got {order!r}.")
+    for key in ("order", "compare"):
+        names = display.get(key, [])
+        if not isinstance(names, list) or not all(isinstance(o, str) for o in names):
+            raise InvalidParameterError(
+                f"'{key}' in [display] of {where} must be a list of method names. Got {names!r}."
+            )
     for key in ("highlight", "reference"):
         if not isinstance(display.get(key, ""), str):
             raise InvalidParameterError(f"'{key}' in [display] of {where} must be a method name. Got {display[key]!r}.")
@@ -203,8 +208,9 @@ def parse_presentation(display: Any = None, labels: Any = None, where: str = "ru
         highlight=display.get("highlight", ""),
         reference=display.get("reference", "neurstt"),
         cite=display.get("cite", True),
-        order=tuple(order),
+        order=tuple(display.get("order", [])),
         frame=frame,
+        compare=tuple(display.get("compare", [])),
     )
 
 
@@ -244,6 +250,7 @@ def presentation_from_config(config: Mapping[str, Any] | None) -> Presentation:
             cite=bool(stored.get("cite", True)),
             order=tuple(str(o) for o in stored.get("order", ())),
             frame=int(stored.get("frame", 0)),
+            compare=tuple(str(o) for o in stored.get("compare", ())),
         )
     except (TypeError, ValueError):
         raise InvalidParameterError(f"The display settings stored in run.json are malformed: {stored!r}.") from None

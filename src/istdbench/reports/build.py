@@ -24,6 +24,7 @@ from .figures import noise_figures, roc3d_figures
 from .index import IndexInputs, render_index
 from .jobfiles import representative_jobs, variant_configs
 from .noise_examples import noise_example_figures
+from .noisebars import report_noise_bars
 from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
@@ -123,6 +124,9 @@ def _figures(
         report.skipped.append(f"Visual comparison of {dataset}: no sequence or map could be loaded.")
     for key, paths in noise_figures(tables, fig_dir).items():
         caption = f"Noise robustness ({key})"
+        sections.setdefault("Noise robustness", []).append((caption, rel(paths)))
+        report.figures[caption] = rel(paths)
+    for caption, paths in report_noise_bars(tables, fig_dir, pres).items():
         sections.setdefault("Noise robustness", []).append((caption, rel(paths)))
         report.figures[caption] = rel(paths)
     for caption, paths in noise_example_figures(df, out, fig_dir, pres, data_root, threshold).items():

@@ -112,8 +112,9 @@ def compile_blocks(blocks: Sequence[str], folder: Path, name: str = "check") -> 
     return CheckResult(pdf, found, log)
 
 
-PAPER_FIGURES = ("fig6_visual_", "fig9_roc_grid", "fig12a_")
-"""Stems of the figures drawn for a paper (`visual_grid`, `rocgrid`, `noise_examples`); the others are for browsing."""
+PAPER_FIGURES = ("fig6_visual_", "fig9_roc_grid", "fig12a_", "fig12bc")
+"""Stems of the figures drawn for a paper (`visual_grid`, `rocgrid`, `noise_examples`, `noisebars`); the others
+are for browsing."""
 
 
 def report_blocks(report: Path) -> list[str]:
