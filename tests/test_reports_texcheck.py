@@ -81,3 +81,21 @@ def test_the_check_sees_an_overfull_table(tmp_path):
     tex = tex.replace(r"\resizebox{\textwidth}{!}{%", "").replace(r"\end{tabular}}", r"\end{tabular}")
     result = compile_blocks([tex], tmp_path)
     assert result.too_wide() and result.too_wide()[0].points > COLUMN_PT / 4 > TOLERANCE_PT
+
+
+def test_check_command_names_a_folder_without_tables(tmp_path, capsys):
+    from istdbench.reports.texcheck import main
+
+    assert main([str(tmp_path)]) == 2
+    assert "has no tables/ folder" in capsys.readouterr().err
+
+
+@needs_tex
+def test_check_command_on_a_report_folder(tmp_path, capsys):
+    from istdbench.reports.texcheck import main
+
+    (tmp_path / "tables").mkdir()
+    for table in build_tables(normalize(make_results())):
+        (tmp_path / "tables" / f"{table.key}.tex").write_text(render_latex(table))
+    assert main([str(tmp_path), "--keep", str(tmp_path / "tex")]) == 0
+    assert "0 overfull box(es) beyond 1.0 pt" in capsys.readouterr().out
