@@ -10,7 +10,8 @@ from matplotlib.patches import Rectangle
 from reports_fake import make_results, write_run
 
 from istdbench.core.types import Sequence
-from istdbench.reports.figures import noise_figure, roc3d_figure, roc3d_figures
+from istdbench.reports import write_report
+from istdbench.reports.figures import noise_figure, roc3d_figure
 from istdbench.reports.jobfiles import JobRef, representative_jobs, sequence_request
 from istdbench.reports.results import normalize, variant_labels
 from istdbench.reports.tables import build_tables
@@ -96,13 +97,13 @@ def test_roc3d_figures_skip_missing_curves(run, caplog):
     alpha = next(j for j in jobs if j.variant == "alpha" and j.sequence == "synthetic/s0")
     (alpha.folder / "curves.npz").unlink()
     with caplog.at_level(logging.WARNING):
-        written = roc3d_figures(jobs, out / "figs")
+        report = write_report(out, formats="md", jobs=1, visual="none")
     assert f"missing {alpha.folder / 'curves.npz'}" in caplog.text
-    assert sorted(p.name for p in written["synthetic/s0"]) == [
-        "fig_roc3d_synthetic_s0.pdf",
-        "fig_roc3d_synthetic_s0.png",
+    assert report.figures["3-D ROC, synthetic/s0 (tensoristd@1)"] == [
+        "figures/fig_roc3d_synthetic_s0.png",
+        "figures/fig_roc3d_synthetic_s0.pdf",
     ]
-    assert all(p.stat().st_size > 1000 for paths in written.values() for p in paths)
+    assert all((out / "report" / p).stat().st_size > 1000 for paths in report.figures.values() for p in paths)
 
 
 def test_visual_grid_draws_coloured_boxes(run):

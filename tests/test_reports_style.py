@@ -123,12 +123,14 @@ def test_noise_bars_show_the_methods_the_config_names(tmp_path):
     from reports_fake import make_results
 
     from istdbench.core.display import parse_presentation
-    from istdbench.reports.noisebars import report_noise_bars
+    from istdbench.reports.noisebars import noise_bars_figure, plan_noise_bars
     from istdbench.reports.results import normalize
     from istdbench.reports.tables import build_tables
 
     pres = parse_presentation({"compare": ["beta", "alpha"]})
     tables = build_tables(normalize(make_results()), pres)
-    ((caption, paths),) = report_noise_bars(tables, tmp_path, pres).items()
+    ((caption, stem, inputs),) = plan_noise_bars(tables, pres)
     assert caption.startswith("(b) F1 and (c) IoU (%) of alpha, beta under each noise setting.")
-    assert {p.name for p in paths} == {"fig12bc.png", "fig12bc.pdf"}
+    assert stem == "fig12bc" and inputs["rows"] == ["alpha", "beta"]
+    fig = noise_bars_figure(**inputs)
+    assert [ax.get_title() for ax in fig.axes] == ["(b) F1", "(c) IoU"]

@@ -12,11 +12,58 @@ from . import main
 @click.option("--formats", default="md,tex,csv", show_default=True, help="Table formats: md, tex, csv.")
 @click.option("--no-figures", is_flag=True, help="Write the tables and the index only.")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Root of the named datasets ($ISTDBENCH_DATA).")
-def report_cmd(out: str, formats: str, no_figures: bool, data_root: str | None) -> None:
-    """Write OUT/report/ (tables, figures, index.md) from OUT/results.csv."""
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), help="Processes drawing figures (default: the cores available)."
+)
+@click.option(
+    "--roc",
+    "roc",
+    multiple=True,
+    metavar="SEQ",
+    help="Sequence or group (wildcards allowed) with per-sequence 3-D ROC figures; repeatable; 'all' or 'none'.",
+)
+@click.option(
+    "--visual", "visual", multiple=True, metavar="SEQ", help="Sequence or group shown in the visual grids; as --roc."
+)
+@click.option(
+    "--max-figures",
+    type=click.IntRange(min=0),
+    help="Per group, sequences the default selection draws (default 8, or the run config's [report]).",
+)
+@click.option(
+    "--summary/--no-summary",
+    default=None,
+    help="One mean-ROC figure per group (default: for groups whose sequences are not all drawn).",
+)
+def report_cmd(
+    out: str,
+    formats: str,
+    no_figures: bool,
+    data_root: str | None,
+    jobs: int | None,
+    roc: tuple[str, ...],
+    visual: tuple[str, ...],
+    max_figures: int | None,
+    summary: bool | None,
+) -> None:
+    """Write OUT/report/ (tables, figures, index.md) from OUT/results.csv.
+
+    Figures whose inputs did not change since the last report are reused, not
+    redrawn. See docs/report-figures.md for choosing figures.
+    """
     from istdbench.reports import write_report
 
-    report = write_report(out, formats=formats, figures=not no_figures, data_root=data_root)
+    report = write_report(
+        out,
+        formats=formats,
+        figures=not no_figures,
+        data_root=data_root,
+        jobs=jobs,
+        roc=roc or None,
+        visual=visual or None,
+        max_figures=max_figures,
+        summary=summary,
+    )
     click.echo(
         f"{len(report.tables)} table(s) and {len(report.figures)} figure(s) written; open {report.folder / 'index.md'}"
     )

@@ -20,19 +20,18 @@ from istdbench.core.display import Presentation, presentation_from_config
 from istdbench.core.errors import InvalidParameterError, IstdbenchError
 from istdbench.core.io import atomic_write_bytes
 
-from .figures import noise_figures, roc3d_figures
+from .drawing import draw_all
+from .figcache import CACHE_DIR, FigureCache, link_or_copy
+from .figureplan import plan_figures, report_sequences
+from .figures import FORMATS
 from .index import IndexInputs, render_index
-from .jobfiles import representative_jobs, variant_configs
-from .noise_examples import noise_example_figures
-from .noisebars import report_noise_bars
+from .jobfiles import variant_configs
 from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
 from .results import load_results, variant_labels
-from .rocgrid import report_roc_grids
-from .tables import PRIMARY_THRESHOLD, Table, build_tables, evaluation_settings
-from .visual import visual_grids
-from .visual_grid import report_visual_grids
+from .selection import FigureChoice, choose_figures, resolve_spec
+from .tables import Table, build_tables
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +52,7 @@ class Report:
     figures: dict[str, list[str]] = field(default_factory=dict)
     deterministic: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    draw_cpu_s: dict[int, float] = field(default_factory=dict)  # CPU seconds of drawing, per process id
 
 
 def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -90,49 +90,41 @@ def _write_tables(tables: list[Table], folder: Path, formats: tuple[str, ...], r
 
 
 def _figures(
-    df, tables, out: Path, folder: Path, data_root, report: Report, pres: Presentation
+    df,
+    tables,
+    out: Path,
+    folder: Path,
+    data_root,
+    report: Report,
+    choice: FigureChoice,
+    jobs: int | None,
+    pres: Presentation,
 ) -> dict[str, list[tuple[str, list[str]]]]:
-    """Draw every figure; returns index sections heading -> [(caption, relative paths)]."""
-    fig_dir = folder / "figures"
+    """Plan, draw (what the cache lacks) and place every figure; returns index sections heading -> items."""
+    cache = FigureCache(out / REPORT_DIR / CACHE_DIR, folder / CACHE_DIR)
+    plan = plan_figures(df, tables, out, choice, cache, data_root, pres)
+    missing = [task for key, task in plan.tasks.items() if not cache.reuse(key, FORMATS)]
+    log.info("%d figure(s), %d to draw", len(plan.figures), len(missing))
+    report.draw_cpu_s = draw_all(missing, cache.current, jobs)
+    cache.save_sources()
     sections: dict[str, list[tuple[str, list[str]]]] = {}
-
-    def rel(paths: list[Path]) -> list[str]:
-        return [p.relative_to(folder).as_posix() for p in paths]
-
-    settings = evaluation_settings(df)
-    for setting in settings:
-        for caption, paths in report_roc_grids(df, out, fig_dir, pres, setting).items():
-            sections.setdefault("3-D ROC curves (paper layout)", []).append((caption, rel(paths)))
-            report.figures[caption] = rel(paths)
-        jobs = representative_jobs(df, out, setting)
-        for sequence, paths in roc3d_figures(jobs, fig_dir, setting.suffix).items():
-            caption = f"3-D ROC, {sequence} ({setting.protocol})"
-            sections.setdefault("3-D ROC curves", []).append((caption, rel(paths)))
-            report.figures[caption] = rel(paths)
-    map_jobs = representative_jobs(df, out, None)
-    threshold = settings[0].threshold if settings else PRIMARY_THRESHOLD
-    for caption, paths in report_visual_grids(df, out, fig_dir, pres, data_root, threshold).items():
-        sections.setdefault("Visual comparison (paper layout)", []).append((caption, rel(paths)))
-        report.figures[caption] = rel(paths)
-    drawn = visual_grids(map_jobs, fig_dir, data_root, threshold)
-    for dataset, paths in drawn.items():
-        caption = f"Visual comparison, {dataset} (threshold {threshold})"
-        sections.setdefault("Visual comparison", []).append((caption, rel(paths)))
-        report.figures[caption] = rel(paths)
-    shown = set(drawn)
-    for dataset in sorted({j.sequence.split("/", 1)[0] for j in map_jobs} - shown):
-        report.skipped.append(f"Visual comparison of {dataset}: no sequence or map could be loaded.")
-    for key, paths in noise_figures(tables, fig_dir).items():
-        caption = f"Noise robustness ({key})"
-        sections.setdefault("Noise robustness", []).append((caption, rel(paths)))
-        report.figures[caption] = rel(paths)
-    for caption, paths in report_noise_bars(tables, fig_dir, pres).items():
-        sections.setdefault("Noise robustness", []).append((caption, rel(paths)))
-        report.figures[caption] = rel(paths)
-    for caption, paths in noise_example_figures(df, out, fig_dir, pres, data_root, threshold).items():
-        sections.setdefault("Noise robustness", []).append((caption, rel(paths)))
-        report.figures[caption] = rel(paths)
+    for fig in plan.figures:
+        paths = []
+        for fmt in FORMATS:
+            rel = f"figures/{fig.stem}.{fmt}"
+            link_or_copy(cache.path(fig.key, fmt), folder / rel)
+            paths.append(rel)
+        sections.setdefault(fig.section, []).append((fig.caption, paths))
+        report.figures[fig.caption] = paths
+    report.skipped += [*plan.skipped, *choice.left_out]
     return sections
+
+
+def _keep_cache(previous: Path, current: Path) -> None:
+    if previous.is_dir():
+        for path in previous.iterdir():
+            if path.is_file():
+                link_or_copy(path, current / path.name)
 
 
 def _swap_in(staging: Path, final: Path) -> None:
@@ -155,8 +147,19 @@ def write_report(
     formats: str | Iterable[str] = ("md", "tex", "csv"),
     figures: bool = True,
     data_root: str | Path | None = None,
+    jobs: int | None = None,
+    roc: str | tuple[str, ...] | None = None,
+    visual: str | tuple[str, ...] | None = None,
+    max_figures: int | None = None,
+    summary: bool | None = None,
 ) -> Report:
     """Build ``OUT/report`` from ``OUT/results.csv`` (and, for figures, the per-job files).
+
+    Figures whose inputs are unchanged since the previous report are reused
+    from its cache (``OUT/report/.figure-cache``); the others are drawn over
+    ``jobs`` processes. Which figures are drawn is the run config's
+    ``[report]`` section (recorded in ``run.json``) with ``roc``, ``visual``,
+    ``max_figures`` and ``summary`` put over it (`istdbench.reports.selection`).
 
     Parameters
     ----------
@@ -168,11 +171,21 @@ def write_report(
         Draw the figures (the tables alone need only the results table).
     data_root : str or Path, optional
         Root of the named datasets, to reload sequences for the visual grid.
+    jobs : int, optional
+        Processes drawing figures (default: the cores available).
+    roc, visual : "all", "none" or tuple of str, optional
+        Sequences or groups with per-sequence 3-D ROC figures / rows in the visual grids.
+    max_figures : int, optional
+        Per group, how many sequences the default selection draws (default 8).
+    summary : bool, optional
+        Draw the mean-ROC figure of each group (default: where sequences are left out).
 
     Raises
     ------
     DataError
         If the results table is missing or malformed.
+    InvalidParameterError
+        If the figure selection names no sequence of the run.
     ReportError
         If the report folder cannot be written (the previous report is kept).
     """
@@ -183,6 +196,10 @@ def write_report(
     run_info = _read_run_info(out)
     pres = presentation_from_config((run_info or {}).get("config")).with_sequences(df["sequence"])
     tables = build_tables(df, pres)
+    choice = None
+    if figures:
+        spec = resolve_spec(run_info, roc=roc, visual=visual, max_figures=max_figures, summary=summary)
+        choice = choose_figures(spec, report_sequences(df, out))
     final = out / REPORT_DIR
     staging = out / f".{REPORT_DIR}.staging-{os.getpid()}"
     report = Report(folder=final)
@@ -190,7 +207,11 @@ def write_report(
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         _write_tables(tables, staging, formats, report)
-        sections = _figures(df, tables, out, staging, data_root, report, pres) if figures else {}
+        if choice is not None:
+            sections = _figures(df, tables, out, staging, data_root, report, choice, jobs, pres)
+        else:  # a tables-only report keeps the cached figures for the next full one
+            sections = {}
+            _keep_cache(out / REPORT_DIR / CACHE_DIR, staging / CACHE_DIR)
         index = IndexInputs(df, tables, report.tables, sections, run_info, report.skipped, variant_configs(df, out))
         _write_text(staging / "index.md", render_index(index))
         _swap_in(staging, final)

@@ -1,4 +1,4 @@
-"""Figures of the report: 3-D ROC curves per sequence and the noise-robustness plots.
+"""Figures of the report: 3-D ROC curves per sequence and the noise-robustness plots, as pure functions.
 
 Figures are built on `matplotlib.figure.Figure` objects (the Agg canvas, no
 pyplot state), so they work headless, in threads and on Dask workers. Each is
@@ -9,6 +9,7 @@ files.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,7 +17,6 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from .jobfiles import JobRef, load_curves
 from .tables import Table
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,21 @@ def slug(text: str) -> str:
 
 
 def save_figure(fig: Figure, folder: Path, stem: str, formats: Iterable[str] = FORMATS) -> list[Path]:
-    """Write ``fig`` as ``folder/stem.<fmt>`` for each format, without timestamps; return the paths."""
+    """Write ``fig`` as ``folder/stem.<fmt>`` for each format, without timestamps; return the paths.
+
+    Each file is written beside its place and renamed into it, so a path that
+    is a hard link into the figure cache is replaced, never written through.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
         path = folder / f"{stem}.{fmt}"
-        fig.savefig(path, format=fmt, dpi=150, metadata=_METADATA.get(fmt))
+        tmp = folder / f".{stem}.{fmt}.{os.getpid()}.tmp"
+        try:
+            fig.savefig(tmp, format=fmt, dpi=150, metadata=_METADATA.get(fmt))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         paths.append(path)
     return paths
 
@@ -84,20 +93,6 @@ def roc3d_figure(curves: dict[str, dict[str, np.ndarray]], title: str) -> Figure
     return fig
 
 
-def roc3d_figures(jobs: list[JobRef], folder: Path, suffix: str = "") -> dict[str, list[Path]]:
-    """One 3-D ROC figure per sequence from the jobs' ``curves.npz``; sequence -> written paths."""
-    by_sequence: dict[str, dict[str, dict[str, np.ndarray]]] = {}
-    for job in jobs:
-        curves = load_curves(job)
-        if curves is not None:
-            by_sequence.setdefault(job.sequence, {})[job.variant] = curves
-    written = {}
-    for sequence, curves in by_sequence.items():
-        fig = roc3d_figure(curves, sequence)
-        written[sequence] = save_figure(fig, folder, f"fig_roc3d_{slug(sequence)}{suffix}")
-    return written
-
-
 def noise_figure(table: Table) -> Figure:
     """Grouped bars of a noise-robustness table: one panel per metric, noise settings on x, a bar per method.
 
@@ -123,13 +118,3 @@ def noise_figure(table: Table) -> Figure:
         fig.legend(*axes[0].get_legend_handles_labels(), loc="outside right center")
     fig.suptitle(table.title)
     return fig
-
-
-def noise_figures(tables: list[Table], folder: Path) -> dict[str, list[Path]]:
-    """A plot for each noise-robustness table (key ``table12_*`` -> ``fig12_*``); table key -> paths."""
-    written = {}
-    for table in tables:
-        if table.key.startswith("table12_"):
-            stem = "fig12_" + table.key.removeprefix("table12_")
-            written[table.key] = save_figure(noise_figure(table), folder, stem)
-    return written

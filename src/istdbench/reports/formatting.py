@@ -86,17 +86,23 @@ def marks(values: pd.Series, status: pd.Series, metric: str, decimals: int | Non
     when the metric is unranked or all taking part print the same value;
     "second" needs three distinct values (with two it would just mean "last").
     """
-    out = pd.Series("", index=values.index, dtype=object)
+    out = _marks(values.tolist(), np.asarray(status, dtype=object), metric, decimals)
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def _marks(values: list, status: np.ndarray, metric: str, decimals: int | None = None) -> np.ndarray:
+    out = np.full(len(values), "", dtype=object)
     way = direction(metric)
-    shown = pd.Series([displayed(metric, v, decimals) for v in values], index=values.index)
-    usable = shown[(status == "ok") & shown.notna()]
-    distinct = np.unique(usable.to_numpy())
-    if way is None or len(distinct) < 2:
+    if way is None:
         return out
-    ordered = distinct[::-1] if way == "max" else distinct
-    out[usable.index[(usable == ordered[0]).to_numpy()]] = "best"
-    if len(distinct) > 2:
-        out[usable.index[(usable == ordered[1]).to_numpy()]] = "second"
+    shown = np.array([displayed(metric, v, decimals) for v in values], dtype=float)
+    usable = (status == "ok") & ~np.isnan(shown)
+    distinct = np.unique(shown[usable])
+    if len(distinct) >= 2:
+        ordered = distinct[::-1] if way == "max" else distinct
+        out[usable & (shown == ordered[0])] = "best"
+        if len(distinct) > 2:
+            out[usable & (shown == ordered[1])] = "second"
     return out
 
 
@@ -107,18 +113,21 @@ def cell_grid(
 
     Renderers wrap the text by its mark and replace ``""`` with their own dash.
     """
-    texts = pd.DataFrame("", index=values.index, columns=values.columns, dtype=object)
-    marked = pd.DataFrame("", index=values.index, columns=values.columns, dtype=object)
-    for col in values.columns:
+    texts = np.full(values.shape, "", dtype=object)
+    marked = np.full(values.shape, "", dtype=object)
+    cells = values.to_numpy(dtype=object)  # column by column on plain arrays: pandas cell access is slow
+    states = status.reindex(columns=values.columns).to_numpy(dtype=object)
+    for j, col in enumerate(values.columns):
         metric = col[-1] if isinstance(col, tuple) else col
-        st = status[col]
-        for row in values.index:
-            if st[row] == "failed":
-                texts.loc[row, col] = "failed"
-            elif st[row] == "ok" and not pd.isna(values.loc[row, col]):
-                texts.loc[row, col] = format_value(metric, float(values.loc[row, col]), decimals)
-        marked[col] = marks(values[col], st, metric, decimals)
-    return texts, marked
+        column = cells[:, j].tolist()
+        for i, (s, v) in enumerate(zip(states[:, j].tolist(), column, strict=True)):
+            if s == "failed":
+                texts[i, j] = "failed"
+            elif s == "ok" and not pd.isna(v):
+                texts[i, j] = format_value(metric, float(v), decimals)
+        marked[:, j] = _marks(column, states[:, j], metric, decimals)
+    frame = {"index": values.index, "columns": values.columns, "dtype": object}
+    return pd.DataFrame(texts, **frame), pd.DataFrame(marked, **frame)
 
 
 HeaderMode = Literal["metrics", "groups", "both"]

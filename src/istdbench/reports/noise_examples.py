@@ -9,8 +9,8 @@ highlight``, else every method with maps) with its map binarised by the run's
 threshold rule, and a last column with the ground truth.
 
 `noise_examples_figure` takes plain arrays and returns a `Figure`;
-`noise_examples` finds those arrays in a run's job files; `noise_example_figures`
-draws and saves it for the report.
+`noise_examples` finds those arrays in a run's job files; `plan_noise_examples`
+hands them to the report's figure plan.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from istdbench.core.display import Presentation
 from istdbench.metrics.thresholds import parse_threshold
 
 from . import style
-from .figures import save_figure
 from .jobfiles import load_maps, representative_jobs
 from .results import noise_order
 from .visual import load_job_sequence, pick_frame, target_label_frames
@@ -134,15 +133,12 @@ def caption(sequence: str, examples: NoiseExamples, pres: Presentation, threshol
     )
 
 
-def noise_example_figures(
-    df: pd.DataFrame, out: Path, folder: Path, pres: Presentation, data_root: str | Path | None, threshold: str
-) -> dict[str, list[Path]]:
-    """Draw and save Fig. 12(a) (``fig12a_noise_examples``) in the publication style; caption -> paths."""
+def plan_noise_examples(
+    df: pd.DataFrame, out: Path, pres: Presentation, data_root: str | Path | None, threshold: str
+) -> list[tuple[str, str, dict]]:
+    """(caption, file stem, drawing inputs) of Fig. 12(a), or nothing when the run added no noise."""
     found = noise_examples(df, out, pres, data_root, threshold)
     if found is None:
-        return {}
+        return []
     sequence, examples = found
-    with style.publication_style():
-        fig = noise_examples_figure(examples)
-        paths = save_figure(fig, folder, "fig12a_noise_examples")
-    return {caption(sequence, examples, pres, threshold): paths}
+    return [(caption(sequence, examples, pres, threshold), "fig12a_noise_examples", {"examples": examples})]

@@ -10,7 +10,6 @@ Bars carry the method's colour and a hatch, so they read in greyscale too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -55,11 +54,9 @@ def noise_bars_figure(table: Table, rows: Sequence[str], highlight: str = "") ->
     return fig
 
 
-def report_noise_bars(tables: Sequence[Table], folder: Path, pres: Presentation) -> dict[str, list[Path]]:
-    """Fig. 12(b, c) for each pixel-level noise table (``fig12bc_*``); caption -> paths."""
-    from .figures import save_figure
-
-    written = {}
+def plan_noise_bars(tables: Sequence[Table], pres: Presentation) -> list[tuple[str, str, dict]]:
+    """(caption, file stem, drawing inputs) of Fig. 12(b, c) for each pixel-level noise table."""
+    planned = []
     for table in tables:
         if not table.key.startswith("table12_noise_pixel"):
             continue
@@ -67,8 +64,7 @@ def report_noise_bars(tables: Sequence[Table], folder: Path, pres: Presentation)
         rows = [r for r in table.values.index if any(r == n or r.startswith(n + " ") for n in named)]
         rows = rows or list(table.values.index)
         highlight = pres.method(pres.highlight).display_name if pres.highlight else ""
-        with style.publication_style():
-            paths = save_figure(noise_bars_figure(table, rows, highlight), folder, "fig12bc" + table.key[19:])
-        caption = f"(b) F1 and (c) IoU (%) of {', '.join(rows)} under each noise setting. {table.notes[0]}"
-        written[caption] = paths
-    return written
+        text = f"(b) F1 and (c) IoU (%) of {', '.join(rows)} under each noise setting. {table.notes[0]}"
+        stem = "fig12bc" + table.key.removeprefix("table12_noise_pixel")
+        planned.append((text, stem, {"table": table, "rows": rows, "highlight": highlight}))
+    return planned

@@ -33,5 +33,5 @@ def render_csv(table: Table) -> str:
     writer.writerow([table.row_header, *info_cols, *column_names(table)])
     for row in table.values.index:
         info = [table.info.loc[row, c] for c in info_cols] if table.info is not None else []
-        writer.writerow([row, *info, *(texts.loc[row, c].replace(",", "") for c in table.values.columns)])
+        writer.writerow([row, *info, *(t.replace(",", "") for t in texts.loc[row].tolist())])
     return buf.getvalue()

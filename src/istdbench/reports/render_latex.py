@@ -128,7 +128,7 @@ def render_latex(table: Table) -> str:
     body = []
     for row in table.values.index:
         info = [escape(table.info.loc[row, c]) or DASH for c in info_cols] if table.info is not None else []
-        cells = [_wrap(texts.loc[row, c], marked.loc[row, c]) for c in table.values.columns]
+        cells = [_wrap(t, m) for t, m in zip(texts.loc[row].tolist(), marked.loc[row].tolist(), strict=True)]
         body.append([_row_label(table, row), *info, *cells])
     layout = choose_layout([header_rows[-1], *body], [(len(lead) + a, n, t) for a, n, t in spans])
     caption = " ".join([table.title.rstrip(".") + ".", *table.notes, *legend(table.status, marked, DASH)])

@@ -71,7 +71,7 @@ def render_markdown(table: Table, heading_level: int = 3) -> str:
     ]
     for row in table.values.index:
         info = [table.info.loc[row, c] or DASH for c in info_cols] if table.info is not None else []
-        cells = [_wrap(texts.loc[row, c], marked.loc[row, c]) for c in table.values.columns]
+        cells = [_wrap(t, m) for t, m in zip(texts.loc[row].tolist(), marked.loc[row].tolist(), strict=True)]
         lines.append("| " + " | ".join(_escape(x) for x in [row, *info, *cells]) + " |")
     lines.append("")
     notes = [*table.notes, *legend(table.status, marked, DASH)]

@@ -170,27 +170,35 @@ PER_FIGURE = 3
 """Sequences per figure, as in the paper's Figs. 9-11."""
 
 
-def report_roc_grids(
-    df, out: Path, folder: Path, pres, setting, fpr_scale: FprScale = "log", fpr_zoom: float | None = None
-) -> dict[str, list[Path]]:
-    """The report's grids for one evaluation setting: clean sequences in natural order, `PER_FIGURE` a figure."""
+def plan_roc_grids(
+    df, out: Path, pres, setting, sequences: Sequence[str], fpr_scale: FprScale = "log", fpr_zoom: float | None = None
+) -> list[tuple[str, str, dict]]:
+    """(caption, file stem, drawing inputs) of the grids of ``sequences`` (in that order), `PER_FIGURE` each."""
     from .jobfiles import load_curves, representative_jobs
 
-    jobs = representative_jobs(df, out, setting)
+    wanted = set(sequences)
+    jobs = [j for j in representative_jobs(df, out, setting) if j.sequence in wanted]
     method_of = dict(zip(df["variant"], df["method"], strict=False))
     by_sequence: dict[str, Curves] = {}
     for job in jobs:
-        curves = load_curves(job)
-        if curves is not None:
+        loaded = load_curves(job)
+        if loaded is not None:
+            curves = {k: np.asarray(loaded[k], dtype=float) for k in ("tau", "tpr", "fpr")}
             by_sequence.setdefault(job.sequence, {})[pres.variant(job.variant, method_of[job.variant])] = curves
-    if not by_sequence:
-        return {}
     variants = sorted({j.variant for j in jobs}, key=lambda v: pres.method_rank(method_of[v]))
     methods = [pres.variant(v, method_of[v]) for v in variants]
     highlight = pres.method(pres.highlight).display_name if pres.highlight else ""
-    sequences = [j.sequence for j in jobs if j.sequence in by_sequence]
-    ordered = list(dict.fromkeys(sequences))
-    rows = [RocRow(pres.sequence(s), by_sequence[s]) for s in ordered]
-    groups = [rows[i : i + PER_FIGURE] for i in range(0, len(rows), PER_FIGURE)]
-    stem = f"fig9_roc_grid{setting.suffix}"
-    return save_roc_grids(groups, methods, folder, stem, setting.protocol, highlight, fpr_scale, fpr_zoom)
+    rows = [RocRow(pres.sequence(s), by_sequence[s]) for s in sequences if s in by_sequence]
+    planned = []
+    for i in range(0, len(rows), PER_FIGURE):
+        part = rows[i : i + PER_FIGURE]
+        stem = f"fig9_roc_grid{setting.suffix}_{i // PER_FIGURE + 1}"
+        inputs = {
+            "rows": part,
+            "methods": methods,
+            "highlight": highlight,
+            "fpr_scale": fpr_scale,
+            "fpr_zoom": fpr_zoom,
+        }
+        planned.append((caption([r.label for r in part], fpr_scale, fpr_zoom, setting.protocol), stem, inputs))
+    return planned

@@ -136,10 +136,9 @@ def _grid(
     means = per_sequence.groupby(level=["variant", group_col, "metric"]).mean()
     failed = set(zip(*(df.loc[df["status"] == "failed", c] for c in ("variant", group_col)), strict=True))
     columns = pd.MultiIndex.from_product([groups, list(metrics)], names=["group", "metric"])
-    values = pd.DataFrame(np.nan, index=pd.Index(rows, name="variant"), columns=columns)
-    for (variant, group, metric), v in means.items():
-        if variant in values.index and group in groups:
-            values.loc[variant, (group, metric)] = v
+    cells = pd.MultiIndex.from_product([rows, groups, list(metrics)])
+    grid = means.reindex(cells).to_numpy(dtype=float).reshape(len(rows), len(columns))
+    values = pd.DataFrame(grid, index=pd.Index(rows, name="variant"), columns=columns)
     status = pd.DataFrame("missing", index=values.index, columns=columns, dtype=object)
     status[values.notna()] = "ok"
     for variant, group in failed:

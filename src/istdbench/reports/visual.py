@@ -26,7 +26,6 @@ from istdbench.core.types import Sequence
 from istdbench.metrics.groundtruth import target_regions
 from istdbench.metrics.thresholds import parse_threshold
 
-from .figures import save_figure, slug
 from .jobfiles import JobRef, load_job_meta, load_maps, sequence_request
 
 log = logging.getLogger(__name__)
@@ -138,18 +137,22 @@ def load_job_sequence(job: JobRef, data_root: str | Path | None) -> Sequence | N
         return None
 
 
-def visual_grid(
-    jobs: list[JobRef], data_root: str | Path | None, threshold: str = "ratio:0.5"
-) -> tuple[Figure, list[str]] | None:
-    """The comparison grid for ``jobs`` (one row per sequence); None when no row could be drawn.
+@dataclass(frozen=True)
+class GridRow:
+    """What one row of the grid shows: the input frame and, per method, its normalised map and boxes."""
 
-    Returns the figure and the sequences it shows.
-    """
+    sequence: str
+    image: np.ndarray
+    frame_number: int
+    panels: dict[str, tuple[np.ndarray, FrameOutcome]]
+
+
+def grid_rows(jobs: list[JobRef], data_root: str | Path | None, threshold: str = "ratio:0.5") -> list[GridRow]:
+    """Load what the grid of ``jobs`` shows, one row per sequence whose clip can be reloaded."""
     rule = parse_threshold(threshold)
     by_sequence: dict[str, list[JobRef]] = {}
     for job in jobs:
         by_sequence.setdefault(job.sequence, []).append(job)
-    variants = sorted({j.variant for j in jobs})
     rows = []
     for sequence, seq_jobs in by_sequence.items():
         seq = load_job_sequence(seq_jobs[0], data_root)
@@ -167,36 +170,37 @@ def visual_grid(
             outcome = classify_frame(binary, labels[t])
             lo, hi = frame_map.min(), frame_map.max()
             panels[job.variant] = ((frame_map - lo) / (hi - lo) if hi > lo else np.zeros_like(frame_map), outcome)
-        rows.append((sequence, seq.frames[t], seq.provenance.frame_numbers[t], panels))
-    if not rows:
-        return None
+        rows.append(GridRow(sequence, np.array(seq.frames[t]), int(seq.provenance.frame_numbers[t]), panels))
+    return rows
+
+
+def draw_visual_grid(rows: list[GridRow], variants: list[str]) -> Figure:
+    """The comparison grid: a row per `GridRow`, the input frame then one column per variant."""
     ncols = 1 + len(variants)
     fig = Figure(figsize=(1.9 * ncols, 2.0 * len(rows) + 0.4), layout="constrained")
     axes = fig.subplots(len(rows), ncols, squeeze=False)
-    for r, (sequence, image, number, panels) in enumerate(rows):
-        _draw(axes[r, 0], image, None, f"input, frame {number}")
-        axes[r, 0].set_ylabel("\n".join(textwrap.wrap(sequence.replace(",", ", "), 24)), fontsize=7)
+    for r, row in enumerate(rows):
+        _draw(axes[r, 0], row.image, None, f"input, frame {row.frame_number}")
+        axes[r, 0].set_ylabel("\n".join(textwrap.wrap(row.sequence.replace(",", ", "), 24)), fontsize=7)
         for c, variant in enumerate(variants, start=1):
-            if variant in panels:
-                image_map, outcome = panels[variant]
+            if variant in row.panels:
+                image_map, outcome = row.panels[variant]
                 _draw(axes[r, c], image_map, outcome, variant)
             else:
                 axes[r, c].set_axis_off()
                 axes[r, c].set_title(f"{variant}: no map", fontsize=8)
     fig.suptitle("Green: correct detection, red: false alarm, yellow: missed target", fontsize=9)
-    return fig, [row[0] for row in rows]
+    return fig
 
 
-def visual_grids(
-    jobs: list[JobRef], folder: Path, data_root: str | Path | None, threshold: str = "ratio:0.5"
-) -> dict[str, list[Path]]:
-    """One grid per dataset (the part of the sequence name before ``/``); dataset -> written paths."""
-    by_dataset: dict[str, list[JobRef]] = {}
-    for job in jobs:
-        by_dataset.setdefault(job.sequence.split("/", 1)[0], []).append(job)
-    written = {}
-    for dataset, group in sorted(by_dataset.items()):
-        made = visual_grid(group, data_root, threshold)
-        if made is not None:
-            written[dataset] = save_figure(made[0], folder, f"fig_visual_{slug(dataset)}")
-    return written
+def visual_grid(
+    jobs: list[JobRef], data_root: str | Path | None, threshold: str = "ratio:0.5"
+) -> tuple[Figure, list[str]] | None:
+    """The comparison grid for ``jobs`` (one row per sequence); None when no row could be drawn.
+
+    Returns the figure and the sequences it shows.
+    """
+    rows = grid_rows(jobs, data_root, threshold)
+    if not rows:
+        return None
+    return draw_visual_grid(rows, sorted({j.variant for j in jobs})), [row.sequence for row in rows]

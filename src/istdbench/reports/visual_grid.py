@@ -173,13 +173,12 @@ def _row(jobs, pres: Presentation, method_of: dict[str, str], data_root, rule) -
     return VisualRow(pres.sequence(jobs[0].sequence), int(numbers[t]), seq.frames[t], labels[t], panels)
 
 
-def report_visual_grids(
-    df: pd.DataFrame, out: Path, folder: Path, pres: Presentation, data_root, threshold: str
-) -> dict[str, list[Path]]:
-    """Grids of the clean sequences, `ROWS_PER_FIGURE` per figure in natural order; caption -> paths."""
-    from .figures import save_figure
-
-    jobs = representative_jobs(df, out, None)
+def plan_visual_grids(
+    df: pd.DataFrame, out: Path, pres: Presentation, data_root, threshold: str, sequences: Sequence[str]
+) -> list[tuple[str, str, dict]]:
+    """(caption, file stem, drawing inputs) of the grids of ``sequences``, `ROWS_PER_FIGURE` rows each."""
+    wanted = set(sequences)
+    jobs = [j for j in representative_jobs(df, out, None) if j.sequence in wanted]
     method_of = dict(zip(df["variant"], df["method"], strict=False))
     variants = sorted({j.variant for j in jobs}, key=lambda v: pres.method_rank(method_of[v]))
     methods = [pres.variant(v, method_of[v]) for v in variants]
@@ -187,11 +186,11 @@ def report_visual_grids(
     for job in jobs:
         by_sequence.setdefault(job.sequence, []).append(job)
     rule = parse_threshold(threshold)
-    rows = [r for s in by_sequence if (r := _row(by_sequence[s], pres, method_of, data_root, rule)) is not None]
-    written = {}
+    ordered = [s for s in sequences if s in by_sequence]
+    rows = [r for s in ordered if (r := _row(by_sequence[s], pres, method_of, data_root, rule)) is not None]
+    planned = []
     for i in range(0, len(rows), ROWS_PER_FIGURE):
         part = rows[i : i + ROWS_PER_FIGURE]
-        with style.publication_style():
-            paths = save_figure(visual_grid_figure(part, methods), folder, f"fig6_visual_{i // ROWS_PER_FIGURE + 1}")
-        written[caption([r.label for r in part], threshold, bool(pres.frame))] = paths
-    return written
+        text = caption([r.label for r in part], threshold, bool(pres.frame))
+        planned.append((text, f"fig6_visual_{i // ROWS_PER_FIGURE + 1}", {"rows": part, "methods": methods}))
+    return planned

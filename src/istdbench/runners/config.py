@@ -64,9 +64,12 @@ TOP_KEYS = (
     "binarize",
     "display",
     "labels",
+    "report",
 )
 METHOD_KEYS = ("preset", "set", "label", "binarize")
 MAPS_CHOICES = ("target", "all", "none")
+REPORT_KEYS = ("roc", "visual", "max_figures", "summary")
+DEFAULT_MAX_FIGURES = 8
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,23 @@ class SequenceBlock:
 
 
 @dataclass(frozen=True)
+class ReportSpec:
+    """Which figures ``istdbench report`` draws (the ``[report]`` section); None: the default.
+
+    ``roc`` and ``visual`` are ``"all"``, ``"none"`` or sequence / group names
+    (shell wildcards allowed) for the per-sequence 3-D ROC figures and the rows
+    of the visual grids; by default each group's first ``max_figures``
+    sequences are drawn. ``summary`` draws one mean-ROC figure per group (by
+    default where the per-sequence figures leave sequences of the group out).
+    """
+
+    roc: str | tuple[str, ...] | None = None
+    visual: str | tuple[str, ...] | None = None
+    max_figures: int = DEFAULT_MAX_FIGURES
+    summary: bool | None = None
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """A parsed run config; `methods` may be the string ``"all"``."""
 
@@ -114,6 +134,7 @@ class RunConfig:
     description: str = ""
     binarize: tuple[str, ...] = ("none",)
     presentation: Presentation = field(default_factory=Presentation)
+    report: ReportSpec = field(default_factory=ReportSpec)
     source: str = field(default="", compare=False)
 
 
@@ -202,8 +223,43 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         threads=threads,
         binarize=_str_list(data.get("binarize", ["none"]), "binarize", where),
         presentation=parse_presentation(data.get("display"), data.get("labels"), where),
+        report=report_spec(data.get("report", {}), where),
         source=source,
     )
+
+
+def report_spec(value: Any, where: str) -> ReportSpec:
+    """Check a ``[report]`` mapping (from a run config or its copy in ``run.json``) and build a `ReportSpec`."""
+    if not isinstance(value, dict):
+        raise InvalidParameterError(f"'report' in {where} must be a table like {{ roc = \"all\" }}. Got {value!r}.")
+    for key in value:
+        if key not in REPORT_KEYS:
+            raise unknown_name(f"key of 'report' in {where}:", key, REPORT_KEYS)
+    max_figures = value.get("max_figures", DEFAULT_MAX_FIGURES)
+    if _typed(max_figures, int, "report.max_figures", where) < 0:
+        raise InvalidParameterError(f"'report.max_figures' in {where} must be >= 0. Got {max_figures!r}.")
+    summary = value.get("summary")
+    if summary is not None:
+        _typed(summary, bool, "report.summary", where)
+    return ReportSpec(
+        roc=_figure_choice(value.get("roc"), "report.roc", where),
+        visual=_figure_choice(value.get("visual"), "report.visual", where),
+        max_figures=max_figures,
+        summary=summary,
+    )
+
+
+def _figure_choice(value: Any, label: str, where: str) -> str | tuple[str, ...] | None:
+    if value is None or value in ("all", "none"):
+        return value
+    if isinstance(value, tuple):  # the copy in run.json, read back
+        value = list(value)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise InvalidParameterError(
+            f'\'{label}\' in {where} must be "all", "none" or a non-empty list of sequence or group names. '
+            f"Got {value!r}."
+        )
+    return tuple(dict.fromkeys(value))
 
 
 def _methods(value: Any, where: str) -> tuple[MethodSpec, ...] | str:
