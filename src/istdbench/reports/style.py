@@ -30,8 +30,10 @@ DOUBLE_IN = 7.16
 FONT_PT = 8.0
 SMALL_PT = 7.0
 
-OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#999999")
-"""Okabe & Ito (2008), without black (reserved for the highlighted method); grey stands in as an eighth colour."""
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#999999", "#F0E442")
+"""Okabe & Ito (2008), without black (reserved for the highlighted method), grey added; yellow, faint as a
+line on white, comes last."""
+SKY_BLUE, VERMILLION, YELLOW = "#56B4E9", "#D55E00", "#F0E442"
 HIGHLIGHT_COLOR = "#000000"
 LINESTYLES = ("-", "--", "-.", ":")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
@@ -122,8 +124,3 @@ def method_styles(methods: Sequence[str], highlight: str = "") -> dict[str, Line
         )
         i += 1
     return out
-
-
-def box_colors() -> dict[str, str]:
-    """Detection boxes of the visual comparison, told apart by colour and line style (stated in captions)."""
-    return {"hit": OKABE_ITO[1], "false_alarm": OKABE_ITO[4], "miss": OKABE_ITO[6]}

@@ -43,9 +43,9 @@ INSET_HALF = 12
 ROWS_PER_FIGURE = 3
 
 BOXES = {
-    "hit": (style.OKABE_ITO[1], "-"),
-    "false_alarm": (style.OKABE_ITO[4], "--"),
-    "miss": (style.OKABE_ITO[6], ":"),
+    "hit": (style.SKY_BLUE, "-"),
+    "false_alarm": (style.VERMILLION, "--"),
+    "miss": (style.YELLOW, ":"),
 }
 """Box kind -> (colour, line style)."""
 
