@@ -185,6 +185,8 @@ FAST_OVERRIDES: dict[str, dict[str, object]] = {
     "stt": {"tol": 1e-2},
     "neurstt": {"iterations": 3},
     "3dstpm": {"iterations": 3},
+    "nftdgstv": {"max_iter": 5},
+    "ctstc": {},
     # the networks at a small input size; they need the authors' weights (../shared/weights)
     "rpcanet": {"input_size": 32},
     "rdian": {"input_size": 32},

@@ -168,18 +168,18 @@ def test_leaderboard_run_resumes_a_killed_fit(tmp_path, monkeypatch):
     out = tmp_path / "out"
     default_state = stpm3d_module.chunk_state
     monkeypatch.setattr(stpm3d_module, "chunk_state", lambda *a: dataclasses.replace(default_state(*a), every=2))
-    with monkeypatch.context() as m:
+    with monkeypatch.context() as m:  # the planted kill patches this process: run the jobs here, not in children
         _kill_at(m, "3dstpm", call=4)
-        assert run(cfg, out).failed == 1  # the killed fit is a failed job; its state stays
+        assert run(cfg, out, isolate=False).failed == 1  # the killed fit is a failed job; its state stays
     saved = list((out / "fit-state").glob("*/*.pt"))
     assert len(saved) == 1 and torch.load(saved[0], weights_only=True)["steps_done"] == 2
 
-    summary = run(cfg, out, retry_failed=True)
+    summary = run(cfg, out, retry_failed=True, isolate=False)
     assert (summary.ran, summary.failed) == (1, 0)
     assert not (out / "fit-state").exists()  # a finished detection drops its state
     got = pd.read_csv(summary.results).set_index("metric")["value"]
     pd.testing.assert_series_equal(got, expected)
 
     (out / "fit-state" / "leftover").mkdir(parents=True)
-    run(cfg, out, resume=False)
+    run(cfg, out, resume=False, isolate=False)
     assert not (out / "fit-state" / "leftover").exists()  # recomputing everything starts every fit afresh

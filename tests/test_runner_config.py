@@ -17,7 +17,7 @@ def test_shipped_configs_parse():
     quick = load_config("quick")
     assert quick.name == "quick"
     names = {m.name for m in quick.methods}
-    assert {"tophat", "mpcm", "ipi", "pstnn", "stt", "neurstt", "3dstpm"} <= names
+    assert {"tophat", "mpcm", "ipi", "pstnn", "stt", "neurstt", "3dstpm", "nftdgstv", "ctstc"} <= names
     noises = {n for b in quick.sequences for n in b.noise}
     assert {"none", "gaussian:snr=5", "gaussian:snr=15", "cross", "vline"} <= noises
     paper = load_config("paper")
@@ -180,10 +180,10 @@ def test_bad_device_is_refused_even_for_cpu_methods(device, match):
 def test_paper_config_plans_on_the_real_data(data_root, weights_root):
     jobs = plan_jobs(load_config("paper"), data_root=data_root)
     variants = {(j.method, j.preset) for j in jobs}
-    assert ("neurstt", "paper") in variants and ("neurstt", "authors") in variants and len(variants) == 10
+    assert ("neurstt", "paper") in variants and ("neurstt", "authors") in variants and len(variants) == 12
     assert {("rpcanet", "sirst"), ("rdian", "irdst")} <= variants
     clean = [j for j in jobs if j.noise == "none"]
     assert len({j.sequence for j in clean}) == 11
     assert {j.shape[0] for j in jobs if j.sequence != "city/city2"} == {80}
     assert {j.noise for j in jobs} == {"none", "gaussian:snr=5", "gaussian:snr=15", "cross", "vline"}
-    assert len(jobs) == 10 * (11 + 8 * 4)
+    assert len(jobs) == 12 * (11 + 8 * 4)

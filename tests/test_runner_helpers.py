@@ -77,3 +77,30 @@ def write_config(
         encoding="utf-8",
     )
     return path
+
+
+@dataclass(frozen=True)
+class CrashConfig(MethodConfig):
+    """How the method ends its process: ``segv`` (SIGSEGV, as a bug in native code) or ``exit`` (os._exit(3))."""
+
+    how: str = "segv"
+
+
+class Crash(SingleFrameMethod):
+    """Ends its own process on the first frame (test-only): the run must store a failure and go on."""
+
+    config_cls = CrashConfig
+    presets: ClassVar[dict[str, MethodConfig]] = {"default": CrashConfig(), "exit": CrashConfig(how="exit")}
+
+    def detect_frame(self, frame: np.ndarray) -> np.ndarray:
+        import os
+        import signal
+
+        if self.config.how == "exit":
+            os._exit(3)
+        os.kill(os.getpid(), signal.SIGSEGV)
+        return frame
+
+
+def register_crash_method() -> None:
+    register("crash")(Crash)

@@ -22,9 +22,11 @@ from istdbench.core.types import ImageSet, ImageSetDetection
 log = logging.getLogger(__name__)
 
 
-def save_and_report(output: str, det: ImageSetDetection, images: ImageSet, preset: str) -> None:
+def save_and_report(
+    output: str, det: ImageSetDetection, images: ImageSet, preset: str, threads: int | None = None
+) -> None:
     """Write the maps of ``images`` to ``output`` and print the one-line summary of ``detect``."""
-    path = save_image_set_detection(output, det, images, preset=preset)
+    path = save_image_set_detection(output, det, images, preset=preset, threads=threads)
     click.echo(
         f"{det.method} on {images.label}: {len(images)} images in {det.runtime_s:.2f} s "
         f"({det.seconds_per_frame:.3f} s/image, {det.device}) -> {path}"

@@ -7,6 +7,8 @@ from dataclasses import asdict
 
 import click
 
+from istdbench.core.errors import IstdbenchError
+
 from . import main
 
 
@@ -30,12 +32,30 @@ def datasets_cmd(data_root: str | None, as_json: bool) -> None:
     )
 
     root = resolve_data_root(data_root)
-    rows = [summarize(layout) for layout in discover(root)]
-    sets = [summarize_image_set(layout) for layout in image_set_layouts(root).values()]
+    rows, sets, bad = [], [], []  # bad: (kind, name, error) of entries that cannot be read
+    for layout in discover(root):
+        try:
+            rows.append(summarize(layout))
+        except IstdbenchError as exc:
+            bad.append(("clip", layout.name, str(exc)))
+    for name, set_layout in image_set_layouts(root).items():
+        try:
+            sets.append(summarize_image_set(set_layout))
+        except (IstdbenchError, OSError) as exc:
+            bad.append(("image set", name, str(exc)))
     if as_json:
         out = [{"kind": "clip", **asdict(r)} for r in rows] + [{"kind": "image set", **asdict(s)} for s in sets]
+        out += [{"kind": kind, "name": name, "error": error} for kind, name, error in bad]
         click.echo(json.dumps(out, indent=2))
         return
+    _print(root, rows, sets)
+    if bad:
+        click.echo(f'\n{len(bad)} unreadable (fix them, or on_bad_data = "skip" in a run config leaves them out):')
+        for kind, name, error in bad:
+            click.echo(f"  {kind} {name}: {error}")
+
+
+def _print(root, rows, sets) -> None:
     if not rows and not sets:
         click.echo(f"no clips or image sets under {root} (expected <group>/<clip>/ frame folders or dataset folders).")
         return

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import click
 
 from istdbench.core.config import parse_assignments
-from istdbench.core.errors import InvalidParameterError
-from istdbench.core.io import save_detection
+from istdbench.core.errors import DataError, InvalidParameterError
+from istdbench.core.io import npz_path, save_detection
 from istdbench.core.registry import create_method, describe, list_methods
 
 from . import main
+from ._threads import threads_option
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +51,22 @@ def parse_frame_range(text: str | None) -> tuple[int, int] | None:
     type=click.Path(file_okay=False),
     help="Keep resumable fit state here (NeurSTT, 3DSTPM): run the same command again to continue a killed fit.",
 )
-def detect_cmd(method, sequence, output, frames, preset, assignments, device, data_root, state_dir, split) -> None:
+@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@threads_option
+def detect_cmd(
+    method, sequence, output, frames, preset, assignments, device, data_root, state_dir, split, force, threads
+) -> None:
     """Run METHOD on DATASET and save the raw maps.
 
     DATASET is a sequence (a catalog name such as daub/sequence1, a folder, or synthetic:...) or an
     image set (a catalog name such as sirst, or a dataset folder); an image set's maps, one per image,
-    go into one .npz keyed by image name.
+    go into one .npz keyed by image name. An existing output file is kept unless --force.
     """
     from istdbench.core.types import ImageSet
     from istdbench.datasets.catalog import load_data
+    from istdbench.runners.execute import thread_limit
 
+    target = check_output(output, force)
     overrides = parse_assignments(assignments)
     det_method = create_method(method, preset=preset, overrides=overrides, device=device, state_dir=state_dir)
     seq = load_data(sequence, data_root, parse_frame_range(frames), split)
@@ -63,15 +74,42 @@ def detect_cmd(method, sequence, output, frames, preset, assignments, device, da
         from ._imagesets import save_and_report
 
         log.info("running %s on %s (%d images)", method, seq.label, len(seq))
-        save_and_report(output, det_method.detect(seq), seq, preset or det_method.default_preset)
+        with thread_limit(threads):
+            det = det_method.detect(seq)
+        _saving(target, lambda: save_and_report(output, det, seq, preset or det_method.default_preset, threads))
         return
     log.info("running %s on %s (%d frames)", method, seq.name, len(seq))
-    det = det_method.detect(seq)
-    path = save_detection(output, det, seq, preset=preset or det_method.default_preset)
+    with thread_limit(threads):
+        det = det_method.detect(seq)
+    chosen = preset or det_method.default_preset
+    path = _saving(target, lambda: save_detection(output, det, seq, preset=chosen, threads=threads))
     click.echo(
         f"{method} on {seq.name}: {len(seq)} frames in {det.runtime_s:.2f} s "
         f"({det.seconds_per_frame:.3f} s/frame, {det.device}) -> {path}"
     )
+
+
+def check_output(output: str, force: bool) -> Path:
+    """The .npz path ``detect`` will write, checked before any work: not there (or ``force``), folder writable."""
+    path = npz_path(output)
+    if path.is_dir():
+        raise InvalidParameterError(f"-o {str(path)!r} is a folder; give a file name such as maps.npz.")
+    if path.exists() and not force:
+        raise InvalidParameterError(f"{path} exists; give another -o or --force to overwrite it.")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InvalidParameterError(f"cannot write {path}: folder {str(folder)!r} does not exist.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidParameterError(f"cannot write {path}: folder {str(folder)!r} is not writable.")
+    return path
+
+
+def _saving(path: Path, save: Callable[[], Any]) -> Any:
+    """Run ``save``; a failed write (disk full, permissions) is one line naming the file."""
+    try:
+        return save()
+    except OSError as exc:
+        raise DataError(f"cannot write {path}: {exc.strerror or exc}. Nothing was written there.") from None
 
 
 @main.command("methods")

@@ -7,6 +7,7 @@ import json
 import math
 import re
 from pathlib import Path
+from typing import Any
 
 import click
 import numpy as np
@@ -17,31 +18,67 @@ from istdbench.core.types import Sequence
 from istdbench.datasets.images import natural_key
 
 from . import main
+from ._threads import threads_option
 
 
 def read_png_maps(folder: Path) -> tuple[np.ndarray, np.ndarray]:
-    """8-bit PNG maps of a folder as float64 ``k / 255`` (MATLAB ``im2double``) and their frame numbers.
+    """PNG maps of a folder as float64 in [0, 1] by their bit depth, and their frame numbers.
 
+    8-bit maps are ``k / 255`` and 16-bit maps ``k / 65535`` (MATLAB ``im2double``).
     Files are taken in natural name order; frame numbers come from the digits of
     the names (``0004.png`` -> 4) when every name has distinct ones, else 1..N.
     """
-    from PIL import Image
+    from istdbench.datasets.images import read_frame
 
     paths = sorted(folder.glob("*.png"), key=lambda p: natural_key(p.stem))
     if not paths:
         raise DataError(f"--maps-dir {str(folder)!r} holds no .png files.")
-    maps = []
-    for p in paths:
-        with Image.open(p) as im:
-            maps.append(np.asarray(im if im.mode == "L" else im.convert("L"), dtype=np.float64) / 255.0)
+    maps = [read_frame(p) for p in paths]  # a corrupt file: a DataError that names it
     digits = [re.findall(r"\d+", p.stem) for p in paths]
     numbers = np.array([int(d[-1]) for d in digits]) if all(digits) else np.zeros(0)
-    if len(set(numbers.tolist())) != len(paths):  # no number, or a repeated one: take the files in order
+    if len(set(numbers.tolist())) != len(paths) or numbers.min(initial=1) < 1:  # no number or a repeated one
         numbers = np.arange(1, len(paths) + 1)
     shapes = {m.shape for m in maps}
     if len(shapes) != 1:
         raise DataError(f"PNG maps in {str(folder)!r} differ in size: {sorted(shapes)}.")
     return np.stack(maps), numbers
+
+
+def made_on(meta: dict[str, Any], maps_file: Path) -> tuple[str | None, str | None]:
+    """The sequence name and data hash the maps were made on: from their ``meta``, else the job's ``job.json``.
+
+    A job folder of a run stores ``maps.npz`` without ``meta``; its ``job.json`` names the sequence.
+    """
+    name, data_hash = meta.get("sequence"), meta.get("data_hash")
+    job_file = maps_file.parent / "job.json"
+    if name is None and job_file.is_file():
+        try:
+            job = json.loads(job_file.read_text(encoding="utf-8")).get("job") or {}
+        except (OSError, ValueError, AttributeError):
+            job = {}
+        name, data_hash = job.get("sequence"), job.get("data_hash")
+    return (str(name) if name else None), (str(data_hash) if data_hash else None)
+
+
+def check_made_on(maps_file: Path, meta: dict[str, Any], seq: Sequence, force: bool) -> str:
+    """Refuse maps made on another sequence or on other data (a warning instead with ``force``).
+
+    Returns the warning ("" when the maps match or record nothing to compare).
+    """
+    name, data_hash = made_on(meta, maps_file)
+    problem = ""
+    if name is not None and name != seq.name:
+        problem = f"{maps_file} holds maps of sequence {name!r}, not of {seq.name!r}"
+    elif data_hash is not None and data_hash != seq.provenance.data_hash:
+        problem = (
+            f"{maps_file} was made on data with hash {data_hash}; the frames of {seq.name!r} it names hash to "
+            f"{seq.provenance.data_hash} (the clip or the frame range changed since)"
+        )
+    if not problem:
+        return ""
+    if not force:
+        raise DataError(f"{problem}. Give the sequence the maps were made on, or --force to score them anyway.")
+    return f"{problem}; scored anyway (--force)."
 
 
 def select_frames(seq: Sequence, numbers: np.ndarray) -> Sequence:
@@ -71,7 +108,7 @@ def _plain(value: float) -> float | None:
 @click.option(
     "--maps-dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="A folder of 8-bit PNG maps instead of MAPS.npz.",
+    help="A folder of 8- or 16-bit PNG maps instead of MAPS.npz.",
 )
 @click.option(
     "--protocol",
@@ -95,15 +132,27 @@ def _plain(value: float) -> float | None:
 @click.option("--split", help="Named split of an image set, e.g. test_NUAA-SIRST (default: the whole set).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (non-finite values as null).")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Root of the named datasets ($ISTDBENCH_DATA).")
-def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json, data_root) -> None:
+@click.option(
+    "--force", is_flag=True, help="Score maps made on another sequence or other data anyway (with a warning)."
+)
+@threads_option
+def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json, data_root, force, threads) -> None:
     """Print every metric of the maps in MAPS.npz (or --maps-dir) against SEQ, a sequence or an image set.
 
     A sequence is a catalog name, a folder or a synthetic spec, as for ``detect``; the maps' frame
     numbers (the ``frames`` key, else 1..T) select its frames. An image set (``sirst``, a dataset
     folder) is scored with --split as the maps were made; --maps-dir then holds <image name>.png maps.
     ``--binarize chunk-max:R`` without a chunk length takes the one of the method recorded in
-    MAPS.npz, else 80.
+    MAPS.npz, else 80. Maps that record the sequence and data they were made on (``detect``'s
+    files, a run's job folders) are refused against another sequence unless --force.
     """
+    from istdbench.runners.execute import thread_limit
+
+    with thread_limit(threads, torch=False):
+        _evaluate(inputs, maps_dir, protocol, threshold, binarize, split, as_json, data_root, force, threads)
+
+
+def _evaluate(inputs, maps_dir, protocol, threshold, binarize, split, as_json, data_root, force, threads) -> None:
     from istdbench.core.io import is_image_set_maps
     from istdbench.datasets.catalog import is_image_set, load_sequence
     from istdbench.metrics.evaluate import evaluate_full
@@ -123,14 +172,15 @@ def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json
     if split is not None:
         raise InvalidParameterError(f"{inputs[-1]!r} is a sequence: --split applies to image sets only.")
     meta: dict = {}
+    warning = ""
     if maps_dir is not None:
         maps, numbers = read_png_maps(maps_dir)
     else:
         maps, numbers, meta = load_maps(inputs[0])
-        numbers = np.arange(1, len(maps) + 1) if numbers is None else np.asarray(numbers).ravel()
-        if len(numbers) != len(maps):
-            raise DataError(f"{inputs[0]}: 'frames' lists {len(numbers)} numbers for {len(maps)} maps.")
+        numbers = np.arange(1, len(maps) + 1) if numbers is None else numbers
     seq = load_sequence(inputs[-1], data_root, (int(numbers.min()), int(numbers.max())))
+    if maps_dir is None:
+        warning = check_made_on(Path(inputs[0]), meta, seq, force)
     seq = select_frames(seq, numbers)
     if binarize is not None:
         chunk = (meta.get("config") or {}).get("chunk_length")
@@ -141,8 +191,13 @@ def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json
         out.update(sequence=seq.name, protocol=result.protocol, threshold=result.threshold, n_frames=len(seq))
         if result.roc is not None:
             out.update(frames_scored_fpr=result.roc.n_frames_fpr)
+        out.update(threads=threads, **({"warning": warning} if warning else {}))
         click.echo(json.dumps(out, indent=2))
         return
-    click.echo(f"{seq.name}, {len(seq)} frames; protocol {result.protocol}, threshold {result.threshold}")
+    if warning:
+        click.echo(f"warning: {warning}")
+    click.echo(
+        f"{seq.name}, {len(seq)} frames; protocol {result.protocol}, threshold {result.threshold}; {threads} thread(s)"
+    )
     for key, value in result.metrics.items():
         click.echo(f"{key:<12} {value:.10g}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from . import main
+from ._threads import threads_option
 
 
 @main.command("report")
@@ -35,6 +36,7 @@ from . import main
     default=None,
     help="One mean-ROC figure per group (default: for groups whose sequences are not all drawn).",
 )
+@threads_option
 def report_cmd(
     out: str,
     formats: str,
@@ -45,25 +47,32 @@ def report_cmd(
     visual: tuple[str, ...],
     max_figures: int | None,
     summary: bool | None,
+    threads: int,
 ) -> None:
-    """Write OUT/report/ (tables, figures, index.md) from OUT/results.csv.
+    """Write OUT/report/ (tables, figures, index.md) from the jobs of OUT's last run that are stored.
 
-    Figures whose inputs did not change since the last report are reused, not
-    redrawn. See docs/report-figures.md for choosing figures.
+    A run that was stopped or is still running is reported as far as it got; the index and this
+    command say how many of its jobs are missing or failed. Figures whose inputs did not change
+    since the last report are reused, not redrawn. See docs/report-figures.md for choosing figures.
     """
     from istdbench.reports import write_report
+    from istdbench.runners.execute import thread_limit
 
-    report = write_report(
-        out,
-        formats=formats,
-        figures=not no_figures,
-        data_root=data_root,
-        jobs=jobs,
-        roc=roc or None,
-        visual=visual or None,
-        max_figures=max_figures,
-        summary=summary,
-    )
+    with thread_limit(threads, torch=False):
+        report = write_report(
+            out,
+            formats=formats,
+            figures=not no_figures,
+            data_root=data_root,
+            jobs=jobs,
+            roc=roc or None,
+            visual=visual or None,
+            max_figures=max_figures,
+            summary=summary,
+            threads=threads,
+        )
+    if report.state is not None and not report.state.complete:
+        click.echo(f"warning: incomplete results: {report.state.describe()}", err=True)
     click.echo(
         f"{len(report.tables)} table(s) and {len(report.figures)} figure(s) written; open {report.folder / 'index.md'}"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import click
@@ -49,6 +50,11 @@ from . import main
     help="List the jobs, how many are stored and the time the rest needs per method (from stored timings or a "
     "stated cost model); run nothing.",
 )
+@click.option(
+    "--in-process",
+    is_flag=True,
+    help="Run the jobs in this process, one after another (for a debugger); a crash then ends the run.",
+)
 def run_command(
     config: str,
     out: Path | None,
@@ -61,11 +67,13 @@ def run_command(
     threads: int | None,
     dry_run: bool,
     show_plan: bool,
+    in_process: bool,
 ) -> None:
     """Run CONFIG (a TOML/YAML file or a shipped config: quick, paper) and store results in OUT.
 
     A second run of the same config recomputes nothing; after a change only the affected jobs run.
-    Killing a run loses at most the jobs in flight.
+    Killing a run loses at most the jobs in flight; a job whose process crashes is stored as failed.
+    Exit status: 0 when every job is stored with results, 1 when some are stored as failed, 2 for bad input.
     """
     from istdbench.runners.config import load_config
     from istdbench.runners.runner import run
@@ -94,8 +102,11 @@ def run_command(
         device=device,
         data_root=data_root,
         threads=threads,
+        isolate=not in_process,
     )
     click.echo(summary.describe())
+    if summary.exit_status:
+        sys.exit(summary.exit_status)
 
 
 def _dry_run(cfg, out: Path, data_root: Path | None, device: str | None) -> None:

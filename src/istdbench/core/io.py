@@ -17,6 +17,8 @@ import json
 import os
 import platform
 import tempfile
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,9 @@ import numpy as np
 
 from .errors import DataError
 from .types import Detection, ImageSet, ImageSetDetection, Sequence
+
+NPZ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+"""What reading a damaged .npz raises (a truncated member ends in EOFError or a zlib error)."""
 
 
 def versions() -> dict[str, str]:
@@ -42,6 +47,20 @@ def versions() -> dict[str, str]:
     }
 
 
+def current_umask() -> int:
+    """The process's umask (read from /proc where it can be, which leaves it untouched for other threads)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, write: Any) -> None:
     """Call ``write(fileobj)`` on a temp file beside ``path``, then rename it into place.
 
@@ -51,6 +70,7 @@ def atomic_write_bytes(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600: give the file the mode open() would
         with os.fdopen(fd, "wb") as fh:
             write(fh)
             fh.flush()
@@ -61,9 +81,11 @@ def atomic_write_bytes(path: Path, write: Any) -> None:
         raise
 
 
-def save_detection(path: str | Path, det: Detection, seq: Sequence, preset: str | None = None) -> Path:
-    """Write a detection and its metadata to ``path`` (``.npz``)."""
-    path = _npz_path(path)
+def save_detection(
+    path: str | Path, det: Detection, seq: Sequence, preset: str | None = None, threads: int | None = None
+) -> Path:
+    """Write a detection and its metadata (``threads``: the thread limit it ran under) to ``path`` (``.npz``)."""
+    path = npz_path(path)
     meta = {
         "method": det.method,
         "preset": preset,
@@ -76,6 +98,7 @@ def save_detection(path: str | Path, det: Detection, seq: Sequence, preset: str 
         "source": seq.provenance.source,
         "noise": seq.provenance.noise,
         "data_hash": seq.provenance.data_hash,
+        "threads": threads,
         "versions": versions(),
     }
     arrays: dict[str, np.ndarray] = {
@@ -95,7 +118,8 @@ def save_detection(path: str | Path, det: Detection, seq: Sequence, preset: str 
 IMAGESET_KIND = "imageset"
 
 
-def _npz_path(path: str | Path) -> Path:
+def npz_path(path: str | Path) -> Path:
+    """``path`` with the ``.npz`` suffix the savers add when it has another (or none)."""
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
@@ -103,10 +127,10 @@ def _npz_path(path: str | Path) -> Path:
 
 
 def save_image_set_detection(
-    path: str | Path, det: ImageSetDetection, images: ImageSet, preset: str | None = None
+    path: str | Path, det: ImageSetDetection, images: ImageSet, preset: str | None = None, threads: int | None = None
 ) -> Path:
     """Write the per-image maps of an image-set detection and their metadata to ``path`` (``.npz``)."""
-    path = _npz_path(path)
+    path = npz_path(path)
     if det.names != images.names:
         raise DataError(f"the detection's {len(det)} images are not those of image set {images.label!r}.")
     meta = {
@@ -124,6 +148,7 @@ def save_image_set_detection(
         "source": images.provenance.source,
         "noise": images.provenance.noise,
         "data_hash": images.provenance.data_hash,
+        "threads": threads,
         "versions": versions(),
     }
     arrays: dict[str, np.ndarray] = {
@@ -144,23 +169,21 @@ def is_image_set_maps(path: str | Path) -> bool:
     try:
         with np.load(path, allow_pickle=False) as z:
             return "names" in z.files and "target" not in z.files
-    except (OSError, ValueError):
+    except NPZ_ERRORS:
         return False
 
 
 def load_image_set_maps(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Image name -> raw map (in the file's order) and ``meta`` of an image-set maps file."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"maps file not found: {path}")
+    path = check_npz(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = set(z.files)
             names = [str(n) for n in z["names"]] if "names" in keys else None
             maps = {n: z[f"target/{n}"] for n in names if f"target/{n}" in keys} if names else {}
             meta = json.loads(str(z["meta"])) if "meta" in keys else {}
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read maps file {path}: {exc}") from None
+    except NPZ_ERRORS as exc:
+        raise DataError(f"cannot read maps file {path}: it is truncated or corrupt ({exc}).") from None
     if names is None:
         raise DataError(f"{path} is no image-set maps file: it has no 'names' array (keys: {sorted(keys)[:8]}).")
     missing = [n for n in names if n not in maps]
@@ -169,11 +192,34 @@ def load_image_set_maps(path: str | Path) -> tuple[dict[str, np.ndarray], dict[s
     return maps, meta
 
 
-def load_maps(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-    """Read ``target``, ``frames`` and ``meta`` back from a detection file."""
+def check_npz(path: str | Path, what: str = "maps file") -> Path:
+    """``path`` as a Path when it is a readable .npz (zip) file, else a `DataError` that says what it is."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"maps file not found: {path}")
+        raise DataError(f"{what} not found: {path}")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise DataError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if not head:
+        raise DataError(f"{what} {path} is empty (0 bytes): it was not written completely; make it again.")
+    if head not in (b"PK\x03\x04", b"PK\x05\x06"):
+        kind = "an .npy array" if head == b"\x93NUM" else "not an .npz (zip) file"
+        raise DataError(f"{what} {path} is {kind}: expected the .npz that `istdbench detect` writes.")
+    return path
+
+
+def load_maps(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """Read ``target``, ``frames`` and ``meta`` back from a detection file.
+
+    Raises
+    ------
+    DataError
+        Naming the file, for an empty, truncated or foreign file, a ``target`` that is not a
+        non-empty (T, H, W) stack, or ``frames`` that are not T distinct positive integers.
+    """
+    path = check_npz(path)
     try:
         with np.load(path, allow_pickle=False) as z:
             if "target" not in z and "names" in z:
@@ -187,6 +233,29 @@ def load_maps(path: str | Path) -> tuple[np.ndarray, np.ndarray | None, dict[str
             meta = json.loads(str(z["meta"])) if "meta" in z else {}
     except DataError:
         raise
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read maps file {path}: {exc}") from None
-    return target, frames, meta
+    except NPZ_ERRORS as exc:
+        raise DataError(f"cannot read maps file {path}: it is truncated or corrupt ({exc}).") from None
+    if target.ndim != 3 or 0 in target.shape:
+        raise DataError(f"{path}: 'target' must be a non-empty (T, H, W) stack of maps; it has shape {target.shape}.")
+    if frames is not None:
+        frames = check_frame_numbers(frames, len(target), path)
+    return target, frames, meta if isinstance(meta, dict) else {}
+
+
+def check_frame_numbers(frames: np.ndarray, n_maps: int, path: str | Path) -> np.ndarray:
+    """``frames`` as int64 when they are ``n_maps`` distinct integers >= 1, else a `DataError` naming ``path``."""
+    frames = np.asarray(frames).ravel()
+    if len(frames) != n_maps:
+        raise DataError(f"{path}: 'frames' lists {len(frames)} numbers for {n_maps} maps.")
+    if frames.dtype.kind not in "iuf" or (frames.dtype.kind == "f" and not np.all(np.isfinite(frames))):
+        raise DataError(f"{path}: 'frames' must hold integer frame numbers; it has dtype {frames.dtype}.")
+    whole = frames.astype(np.int64)
+    if frames.dtype.kind == "f" and not np.array_equal(whole, frames):
+        bad = frames[whole != frames][:3].tolist()
+        raise DataError(f"{path}: 'frames' must be whole numbers; it holds {bad}.")
+    if whole.min() < 1:
+        raise DataError(f"{path}: 'frames' are 1-based frame numbers; it holds {int(whole.min())}.")
+    values, counts = np.unique(whole, return_counts=True)
+    if (counts > 1).any():
+        raise DataError(f"{path}: 'frames' lists frame(s) {values[counts > 1][:5].tolist()} more than once.")
+    return whole

@@ -215,6 +215,11 @@ def load_sequence(ref: str, data_root: str | Path | None = None, frames: tuple[i
             irdst = _irdst_clips(data_root)
             if ref in irdst:
                 return load_irdst_sequence(irdst[ref], ref.split("/", 1)[1], frames)
+            folder = resolve_data_root(data_root) / ref
+            if folder.is_dir():  # named like a clip of the root, but it holds no frames
+                raise DataError(
+                    f"folder {str(folder)!r} holds no frames ({', '.join(IMAGE_EXTENSIONS)}), so it is no clip."
+                )
             if not path.is_dir():
                 raise unknown_name("sequence", ref, [*clips, *irdst])
         elif not path.is_dir():

@@ -7,14 +7,12 @@ report (or none), never a mixture of old and new files.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from istdbench.core.display import Presentation, presentation_from_config
 from istdbench.core.errors import InvalidParameterError, IstdbenchError
@@ -29,8 +27,11 @@ from .jobfiles import variant_configs
 from .render_csv import render_csv
 from .render_latex import render_latex
 from .render_markdown import render_markdown
-from .results import load_results, variant_labels
+from .replication import replication_tables
+from .results import variant_labels
+from .runstate import RunState, load_run_results, read_run_info
 from .selection import FigureChoice, choose_figures, resolve_spec
+from .sensitivity import sensitivity_tables
 from .tables import Table, build_tables
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class Report:
     deterministic: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     draw_cpu_s: dict[int, float] = field(default_factory=dict)  # CPU seconds of drawing, per process id
+    state: RunState | None = None  # how complete the run is (None: a folder without a job list)
 
 
 def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
@@ -67,14 +69,6 @@ def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
 
 def _write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
-def _read_run_info(out: Path) -> dict[str, Any] | None:
-    try:
-        info = json.loads((out / "run.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return info if isinstance(info, dict) else None
 
 
 def _write_tables(tables: list[Table], folder: Path, formats: tuple[str, ...], report: Report) -> None:
@@ -152,8 +146,13 @@ def write_report(
     visual: str | tuple[str, ...] | None = None,
     max_figures: int | None = None,
     summary: bool | None = None,
+    threads: int | None = None,
 ) -> Report:
-    """Build ``OUT/report`` from ``OUT/results.csv`` (and, for figures, the per-job files).
+    """Build ``OUT/report`` from the stored jobs of the folder's last run (and, for figures, their files).
+
+    The table holds exactly the jobs of ``OUT/run.json``'s config that are stored
+    (`istdbench.reports.runstate`); the index says how many are missing or
+    failed and marks a run that did not finish.
 
     Figures whose inputs are unchanged since the previous report are reused
     from its cache (``OUT/report/.figure-cache``); the others are drawn over
@@ -179,6 +178,8 @@ def write_report(
         Per group, how many sequences the default selection draws (default 8).
     summary : bool, optional
         Draw the mean-ROC figure of each group (default: where sequences are left out).
+    threads : int, optional
+        The thread limit the report was built under, recorded in the index.
 
     Raises
     ------
@@ -191,18 +192,18 @@ def write_report(
     """
     out = Path(out)
     formats = parse_formats(formats)
-    df = load_results(out)
+    df, state = load_run_results(out)
     df = df.assign(variant=variant_labels(df))
-    run_info = _read_run_info(out)
+    run_info = read_run_info(out)
     pres = presentation_from_config((run_info or {}).get("config")).with_sequences(df["sequence"])
-    tables = build_tables(df, pres)
+    tables = build_tables(df, pres) + sensitivity_tables(df) + replication_tables(df)
     choice = None
     if figures:
         spec = resolve_spec(run_info, roc=roc, visual=visual, max_figures=max_figures, summary=summary)
         choice = choose_figures(spec, report_sequences(df, out))
     final = out / REPORT_DIR
     staging = out / f".{REPORT_DIR}.staging-{os.getpid()}"
-    report = Report(folder=final)
+    report = Report(folder=final, state=state)
     try:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
@@ -213,6 +214,7 @@ def write_report(
             sections = {}
             _keep_cache(out / REPORT_DIR / CACHE_DIR, staging / CACHE_DIR)
         index = IndexInputs(df, tables, report.tables, sections, run_info, report.skipped, variant_configs(df, out))
+        index.state, index.threads = state, threads
         _write_text(staging / "index.md", render_index(index))
         _swap_in(staging, final)
     except OSError as exc:

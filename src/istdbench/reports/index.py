@@ -34,6 +34,8 @@ class IndexInputs:
     run_info: dict[str, Any] | None = None
     skipped: list[str] = field(default_factory=list)
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    state: Any = None  # a `RunState`: how complete the run is (None: unknown)
+    threads: int | None = None  # the report's thread limit
 
 
 def _md(text: Any) -> str:
@@ -49,11 +51,15 @@ def _run_config(run_info: dict[str, Any] | None) -> dict[str, Any]:
     return config if isinstance(config, dict) else {}
 
 
-def _summary(df: pd.DataFrame, run_info: dict[str, Any] | None) -> list[str]:
+def _summary(
+    df: pd.DataFrame, run_info: dict[str, Any] | None, state: Any = None, threads: int | None = None
+) -> list[str]:
     jobs = df.drop_duplicates("job_key")
     failed = int((jobs["status"] == "failed").sum())
     name = _run_config(run_info).get("name")
     source = f"Built from [`results.csv`](../results.csv){f' of run config `{name}`' if name else ''}"
+    if state is not None:
+        source = f"Built from the job folders ([`jobs/`](../jobs)) of run config `{state.config}`"
     if jobs.empty:
         summary = f"{source}, which holds no jobs."
     else:
@@ -62,6 +68,11 @@ def _summary(df: pd.DataFrame, run_info: dict[str, Any] | None) -> list[str]:
             f"{jobs['sequence'].nunique()} sequence(s), noise settings {', '.join(noise_order(set(jobs['noise'])))}."
         )
     lines = ["# istdbench report", "", summary, ""]
+    if state is not None and not state.complete:
+        text = _md(state.describe())
+        lines += [f"**Incomplete results.** {text[0].upper()}{text[1:]}.", ""]
+    if threads is not None:
+        lines += [f"Report built with {threads} thread(s).", ""]
     if run_info is not None:
         lines += ["The resolved run configuration and job list are in [`run.json`](../run.json).", ""]
     return lines
@@ -150,7 +161,8 @@ def _failures(df: pd.DataFrame) -> list[str]:
 def render_index(inputs: IndexInputs) -> str:
     """The Markdown index page."""
     df = inputs.results
-    lines = _summary(df, inputs.run_info) + _protocols(df) + _grid_description(inputs.run_info)
+    lines = _summary(df, inputs.run_info, inputs.state, inputs.threads)
+    lines += _protocols(df) + _grid_description(inputs.run_info)
     lines += ["## Tables", ""]
     for table in inputs.tables:
         files = inputs.table_files.get(table.key, [])

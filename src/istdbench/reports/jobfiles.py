@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from istdbench.core.io import NPZ_ERRORS
 
 from .results import natural_sorted
 from .tables import Setting
@@ -64,7 +65,7 @@ def _load_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray] | None
                 log.warning("%s lacks %s: its figure panel is left out", path, ", ".join(missing))
                 return None
             return {k: np.asarray(data[k]) for k in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except NPZ_ERRORS as exc:  # an empty, truncated or foreign file
         log.warning("cannot read %s (%s): its figure panel is left out", path, exc)
         return None
 

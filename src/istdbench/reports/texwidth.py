@@ -101,7 +101,12 @@ def _pieces(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def tabular_width(rows: Sequence[Sequence[str]], spans: Sequence[tuple[int, int, str]] = (), sep: float = 6.0) -> float:
+def tabular_width(
+    rows: Sequence[Sequence[str]],
+    spans: Sequence[tuple[int, int, str]] = (),
+    sep: float = 6.0,
+    caps: dict[int, float] | None = None,
+) -> float:
     """Estimated natural width (pt, 10 pt type) of a tabular.
 
     Parameters
@@ -112,9 +117,13 @@ def tabular_width(rows: Sequence[Sequence[str]], spans: Sequence[tuple[int, int,
         Multi-column header cells; a span wider than its columns widens them.
     sep : float
         ``\tabcolsep`` in pt (LaTeX puts it on both sides of every column).
+    caps : dict, optional
+        Column index -> the most it may take (a ``p{}`` column that wraps its text).
     """
     n = max((len(r) for r in rows), default=0)
     cols = [max((text_width(r[i]) for r in rows if i < len(r)), default=0.0) for i in range(n)]
+    for i, cap in (caps or {}).items():
+        cols[i] = min(cols[i], cap)
     for first, count, text in spans:
         have = sum(cols[first : first + count]) + 2 * sep * (count - 1)
         need = text_width(text)
@@ -124,12 +133,31 @@ def tabular_width(rows: Sequence[Sequence[str]], spans: Sequence[tuple[int, int,
     return sum(cols) + 2 * sep * n
 
 
-def choose_layout(rows: Sequence[Sequence[str]], spans: Sequence[tuple[int, int, str]] = ()) -> Layout:
+WRAP_PT = 90.0
+"""Width of a wrapped text column (``p{90pt}``): long text cells wrap rather than widen the table."""
+
+
+def wrapped_columns(rows: Sequence[Sequence[str]], text_columns: Sequence[int]) -> list[int]:
+    """Text columns wider than `WRAP_PT` at normal size whose cells can break (have spaces): ``p{}`` columns."""
+    out = []
+    for i in text_columns:
+        cells = [r[i] for r in rows if i < len(r)]
+        wide = [c for c in cells if text_width(c) > WRAP_PT]
+        if wide and all(" " in c for c in wide):
+            out.append(i)
+    return out
+
+
+def choose_layout(
+    rows: Sequence[Sequence[str]], spans: Sequence[tuple[int, int, str]] = (), wrapped: Sequence[int] = ()
+) -> Layout:
     """The first layout of `LAYOUTS` whose estimated width fits its target; else the widest, scaled to fit."""
     for layout in LAYOUTS:
         target = COLUMN_PT if layout.environment == "table" else TEXT_PT
         scale = _SCALE[layout.size]
-        if tabular_width(rows, spans, layout.tabcolsep / scale) * scale <= 0.97 * target:
+        caps = {i: WRAP_PT / scale for i in wrapped}  # a p{} column keeps its width at every font size
+        margin = 0.97 if not wrapped else 0.9  # wrapped text is estimated less well
+        if tabular_width(rows, spans, layout.tabcolsep / scale, caps) * scale <= margin * target:
             return layout
     last = LAYOUTS[-1]
     return Layout(last.environment, last.size, last.tabcolsep, resize=True)

@@ -9,7 +9,8 @@ uses them:
 - `config`: the TOML/YAML run config (shipped: ``configs/quick.toml``, ``configs/paper.toml``).
 - `jobs`: checks every name and expands the grid into content-keyed jobs.
 - `store`: the output folder (manifest, per-job folders written atomically, ``results.csv``).
-- `parallel`, `execute`: where and how a job runs; a failing job becomes a failure row.
+- `parallel`, `workers`, `execute`: where and how a job runs (a child process per job locally); a failing
+  or crashing job becomes a failure row.
 - `env`: the environment columns of every row.
 - `golden`: the CI comparison of the quick run with ``tests/golden/quick_metrics.csv``.
 """

@@ -35,6 +35,9 @@ without a chunk length takes the method's ``chunk_length``). A top-level
 ``binarize`` is the default of every method entry (default ``"none"``).
 ``[display]`` and ``[labels]`` say how reports name and order things
 (`istdbench.core.display`); they change no job.
+``on_bad_data = "skip"`` leaves out a clip that cannot be loaded (a bad
+annotation file, unreadable frames) with a warning, instead of refusing the
+whole run (``"fail"``, the default).
 """
 
 from __future__ import annotations
@@ -65,9 +68,12 @@ TOP_KEYS = (
     "display",
     "labels",
     "report",
+    "on_bad_data",
 )
 METHOD_KEYS = ("preset", "set", "label", "binarize")
 MAPS_CHOICES = ("target", "all", "none")
+BAD_DATA_CHOICES = ("fail", "skip")
+"""``on_bad_data``: a clip that cannot be loaded stops the run before it starts (``fail``) or is left out."""
 REPORT_KEYS = ("roc", "visual", "max_figures", "summary")
 DEFAULT_MAX_FIGURES = 8
 
@@ -135,6 +141,7 @@ class RunConfig:
     binarize: tuple[str, ...] = ("none",)
     presentation: Presentation = field(default_factory=Presentation)
     report: ReportSpec = field(default_factory=ReportSpec)
+    on_bad_data: str = "fail"
     source: str = field(default="", compare=False)
 
 
@@ -204,6 +211,11 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
     maps = _typed(data.get("maps", "target"), str, "maps", where)
     if maps not in MAPS_CHOICES:
         raise InvalidParameterError(f"'maps' in {where} must be one of {list(MAPS_CHOICES)}. Got {maps!r}.")
+    on_bad_data = _typed(data.get("on_bad_data", "fail"), str, "on_bad_data", where)
+    if on_bad_data not in BAD_DATA_CHOICES:
+        raise InvalidParameterError(
+            f"'on_bad_data' in {where} must be one of {list(BAD_DATA_CHOICES)}. Got {on_bad_data!r}."
+        )
     threads = data.get("threads")
     if threads is not None and (_typed(threads, int, "threads", where) < 1):
         raise InvalidParameterError(f"'threads' in {where} must be a positive integer. Got {threads!r}.")
@@ -224,6 +236,7 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         binarize=_str_list(data.get("binarize", ["none"]), "binarize", where),
         presentation=parse_presentation(data.get("display"), data.get("labels"), where),
         report=report_spec(data.get("report", {}), where),
+        on_bad_data=on_bad_data,
         source=source,
     )
 
@@ -252,7 +265,7 @@ def report_spec(value: Any, where: str) -> ReportSpec:
 def _figure_choice(value: Any, label: str, where: str) -> str | tuple[str, ...] | None:
     if value is None or value in ("all", "none"):
         return value
-    if isinstance(value, tuple):  # the copy in run.json, read back
+    if isinstance(value, tuple):  # command-line values
         value = list(value)
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
         raise InvalidParameterError(

@@ -18,9 +18,22 @@ import numpy as np
 ENV_COLUMNS = ("istdbench_version", "git_commit", "python", "numpy", "torch", "cpu", "gpu", "threads")
 
 
+_INHERITED: dict[str, str] = {}
+
+
 def environment(threads: int) -> dict[str, str | int]:
     """Environment columns for a result row; ``threads`` is the per-job thread limit in force."""
-    return {**_static_environment(), "threads": int(threads)}
+    return {**static_environment(), "threads": int(threads)}
+
+
+def static_environment() -> dict[str, str]:
+    """Every environment column but ``threads``, looked up once per process (or inherited)."""
+    return dict(_INHERITED) if _INHERITED else _static_environment()
+
+
+def inherit_environment(values: dict[str, str]) -> None:
+    """Take the columns of the process that started this one (a job's child process: same machine and code)."""
+    _INHERITED.update(values)
 
 
 @functools.cache

@@ -93,18 +93,28 @@ def prepare_sequence(job: Job, data_root: str | None) -> Sequence:
 
 
 @contextlib.contextmanager
-def thread_limit(n: int) -> Iterator[None]:
-    """Limit BLAS/OpenMP and torch intra-op threads to ``n`` while a job runs (restored afterwards)."""
-    import torch
+def thread_limit(n: int, torch: bool = True) -> Iterator[None]:
+    """Limit BLAS/OpenMP and torch intra-op threads to ``n`` while a job runs (restored afterwards).
+
+    ``torch=False`` leaves torch alone unless it is already imported (commands that do not need it
+    should not pay for importing it).
+    """
+    import sys
+
     from threadpoolctl import threadpool_limits
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
+    module = None
+    if torch or "torch" in sys.modules:
+        import torch as module
+    before = module.get_num_threads() if module is not None else None
+    if module is not None:
+        module.set_num_threads(n)
     try:
         with threadpool_limits(limits=n):
             yield
     finally:
-        torch.set_num_threads(before)
+        if module is not None and before is not None:
+            module.set_num_threads(before)
 
 
 def _evaluated(job: Job, seq: Sequence, det: Detection, env: dict[str, Any], task: Task) -> JobOutcome:
@@ -132,6 +142,23 @@ def _failed(
     trace = "".join(traceback.format_exception(exc))
     meta = {**_meta(job, det, task.data_root), "error": message, "traceback": trace}
     return JobOutcome(job=job, rows=[row], meta=meta, seconds=elapsed, error=message)
+
+
+class WorkerDied(RuntimeError):
+    """The process running a job ended without an answer (a crash in native code, ``os._exit``, a kill)."""
+
+
+def died(task: Task, how: str, elapsed: float) -> list[JobOutcome]:
+    """Failure outcomes for every job of a task whose worker process died (``how``: the signal or exit code)."""
+    exc = WorkerDied(f"the worker process running this job {how}; no result was returned")
+    env = environment(task.threads)
+    outcomes = []
+    for job in task.jobs:
+        outcome = _failed(job, exc, env, elapsed, None, task)
+        outcome.meta["traceback"] = ""
+        outcome.meta["worker_exit"] = how
+        outcomes.append(outcome)
+    return outcomes
 
 
 def _base_row(job: Job, env: dict[str, Any], det: Detection | None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,14 @@ from typing import Any
 import numpy as np
 
 from istdbench.core.device import check_device
-from istdbench.core.errors import InvalidParameterError
+from istdbench.core.errors import DataError, InvalidParameterError
 from istdbench.core.registry import create_method, get_method, list_methods
 from istdbench.core.types import Sequence
 
 from .codeversion import KEY_LENGTH, code_version
 from .config import MethodSpec, RunConfig
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,36 +99,69 @@ class Task:
         return self.jobs[0]
 
 
-def plan_jobs(cfg: RunConfig, data_root: str | Path | None = None, device: str | None = None) -> list[Job]:
+def plan_jobs(
+    cfg: RunConfig,
+    data_root: str | Path | None = None,
+    device: str | None = None,
+    skipped: dict[str, str] | None = None,
+) -> list[Job]:
     """Check every name in ``cfg`` against the suite and expand the grid into keyed jobs.
+
+    With ``on_bad_data = "skip"`` in ``cfg``, a sequence that cannot be loaded is
+    left out with a warning (and its reference -> error added to ``skipped``).
 
     Raises
     ------
     UnknownNameError
         For a method, preset, sequence, noise or protocol the suite does not know.
     InvalidParameterError, DataError
-        For a bad override, frame range or device.
+        For a bad override, frame range or device, or data that cannot be loaded.
     """
     device = check_device(device or cfg.device)
     variants = _resolve_methods(cfg, device)
     protocols = _resolve_protocols(cfg.protocols)
     threshold = canonical_threshold(cfg.threshold)
     noises = {spec: canonical_noise(spec) for block in cfg.sequences for spec in block.noise}
-    seqs = {}
+    seqs: dict[tuple[str, tuple[int, int] | None], SequenceInfo | None] = {}
     for block in cfg.sequences:
         for ref in block.refs:
             if (ref, block.frames) not in seqs:
-                seqs[ref, block.frames] = sequence_info(ref, block.frames, data_root)
+                seqs[ref, block.frames] = _loadable(cfg, ref, block.frames, data_root, skipped)
+    if not any(seqs.values()):
+        raise DataError(f"run config {cfg.source or cfg.name!r}: no sequence could be loaded (all skipped).")
     jobs: list[Job] = []
     for block in cfg.sequences:
         for ref in block.refs:
             info = seqs[ref, block.frames]
+            if info is None:
+                continue
             for noise_spec in block.noise:
                 for seed in cfg.seeds:
                     for variant in variants:
                         scored = _variant_protocols(variant, protocols, cfg.binarize)
                         jobs.extend(_jobs_for(variant, info, noises[noise_spec], seed, scored, threshold))
     return list({j.key: j for j in jobs}.values())
+
+
+def _loadable(
+    cfg: RunConfig,
+    ref: str,
+    frames: tuple[int, int] | None,
+    data_root: str | Path | None,
+    skipped: dict[str, str] | None,
+) -> SequenceInfo | None:
+    """`sequence_info`, or None for data that cannot be loaded when the config skips bad data."""
+    try:
+        return sequence_info(ref, frames, data_root)
+    except DataError as exc:
+        if cfg.on_bad_data != "skip":
+            raise DataError(
+                f'{exc} To run the rest of the config without it, set on_bad_data = "skip" in the run config.'
+            ) from None
+        log.warning("skipping sequence %r: %s", ref, exc)
+        if skipped is not None:
+            skipped[ref] = str(exc)
+        return None
 
 
 def group_tasks(

@@ -40,12 +40,27 @@ class RunSummary:
     reused: int
     ran: int
     failed: int
+    failures: tuple[str, ...] = ()  # every job of the config stored as failed (this run's and earlier ones)
+    skipped: tuple[str, ...] = ()  # sequences left out as unloadable (on_bad_data = "skip")
 
-    def describe(self) -> str:
-        return (
+    @property
+    def exit_status(self) -> int:
+        """0 when every job of the config is stored with results, 1 when some are stored as failed."""
+        return 1 if self.failures else 0
+
+    def describe(self, listed: int = 5) -> str:
+        text = (
             f"{self.total} jobs: {self.reused} reused from {self.out}, {self.ran} run"
             f"{f', {self.failed} failed' if self.failed else ''}; table: {self.results}"
         )
+        if self.skipped:
+            text += f"\n{len(self.skipped)} sequence(s) skipped as unloadable: {', '.join(self.skipped)}"
+        if not self.failures:
+            return text
+        earlier = len(self.failures) - self.failed
+        shown = "; ".join(self.failures[:listed]) + ("; ..." if len(self.failures) > listed else "")
+        stored = f" ({earlier} stored as failed before: --retry-failed reruns them)" if earlier > 0 else ""
+        return f"{text}\n{len(self.failures)} job(s) failed{stored}: {shown}"
 
 
 def run(
@@ -60,6 +75,7 @@ def run(
     data_root: str | Path | None = None,
     threads: int | None = None,
     progress: bool | None = None,
+    isolate: bool = True,
 ) -> RunSummary:
     """Run a config's grid into the output folder ``out``.
 
@@ -87,6 +103,9 @@ def run(
         Threads per job (default: the config's, else cores / ``n_jobs``).
     progress : bool, optional
         Show a progress bar (default: only on a terminal).
+    isolate : bool
+        Run each local job in a child process, so that a crash in native code (a segfault, ``os._exit``,
+        an out-of-memory kill) fails that job only (the default). False runs jobs in this process.
     """
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     if n_jobs < 1:
@@ -94,7 +113,8 @@ def run(
     if threads is not None and threads < 1:
         raise InvalidParameterError(f"--threads must be a positive integer. Got {threads}.")
     threads = threads or cfg.threads or (1 if scheduler else default_threads(n_jobs))
-    jobs = plan_jobs(cfg, data_root=data_root, device=device)
+    skipped: dict[str, str] = {}
+    jobs = plan_jobs(cfg, data_root=data_root, device=device, skipped=skipped)
     store = ResultStore.open(out)
     with store.lock():
         store.clean_staging()
@@ -104,27 +124,46 @@ def run(
         reused = len(jobs) - len(todo)
         log.info("config %r: %d jobs, %d stored, %d to run", cfg.name, len(jobs), reused, len(todo))
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        store.write_run_info(_run_info(cfg, jobs, threads, started, finished=None))
+        store.write_run_info(_run_info(cfg, jobs, threads, started, None, skipped))
         # local workers share this file system: a killed neural fit resumes from its saved state
         state_root = None if scheduler else store.fit_state_dir
         tasks = group_tasks(todo, data_root, cfg.maps, threads, state_root)
-        failed = _execute(store, tasks, len(todo), n_jobs, scheduler, progress)
+        failed = _execute(store, tasks, len(todo), n_jobs, scheduler, progress, isolate)
         store.tidy_fit_state()
         results = store.write_results([j.key for j in jobs])
         finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        store.write_run_info(_run_info(cfg, jobs, threads, started, finished))
-    return RunSummary(out=Path(out), results=results, total=len(jobs), reused=reused, ran=len(todo), failed=failed)
+        store.write_run_info(_run_info(cfg, jobs, threads, started, finished, skipped))
+        failures = tuple(_failure(store, j) for j in jobs if store.status(j.key) == "failed")
+    return RunSummary(
+        out=Path(out),
+        results=results,
+        total=len(jobs),
+        reused=reused,
+        ran=len(todo),
+        failed=failed,
+        failures=failures,
+        skipped=tuple(skipped),
+    )
+
+
+def _failure(store: ResultStore, job: Job) -> str:
+    """``method[preset] on sequence (...) protocol: error`` of a job stored as failed."""
+    rows = store.rows([job.key])
+    error = str(rows["error"].iloc[0]) if len(rows) else ""
+    return f"{job.describe()} {job.protocol}: {error}"
 
 
 def _needs_run(status: str | None, retry_failed: bool) -> bool:
     return status is None or (status == "failed" and retry_failed)
 
 
-def _execute(store: ResultStore, tasks, total: int, n_jobs: int, scheduler: str | None, progress: bool | None) -> int:
+def _execute(
+    store: ResultStore, tasks, total: int, n_jobs: int, scheduler: str | None, progress: bool | None, isolate: bool
+) -> int:
     failed = 0
     disable = None if progress is None else not progress
     with logging_redirect_tqdm(), tqdm(total=total, unit="job", desc="istdbench run", disable=disable) as bar:
-        for outcomes in execute_tasks(tasks, n_jobs=n_jobs, scheduler=scheduler):
+        for outcomes in execute_tasks(tasks, n_jobs=n_jobs, scheduler=scheduler, isolate=isolate):
             for outcome in outcomes:
                 store.write_job(outcome.job.key, outcome.rows, outcome.meta, outcome.maps, outcome.curves)
                 _log_finished(outcome.job, outcome.seconds, outcome.error)
@@ -141,10 +180,13 @@ def _log_finished(job: Job, seconds: float, error: str) -> None:
         log.info("done %s in %.2f s", what, seconds)
 
 
-def _run_info(cfg: RunConfig, jobs: list[Job], threads: int, started: str, finished: str | None) -> dict[str, Any]:
+def _run_info(
+    cfg: RunConfig, jobs: list[Job], threads: int, started: str, finished: str | None, skipped: dict[str, str]
+) -> dict[str, Any]:
     config = asdict(cfg)
     return {
         "config": config,
+        "skipped_sequences": skipped,
         "started_utc": started,
         "finished_utc": finished,
         "environment": environment(threads),
