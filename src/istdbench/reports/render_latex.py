@@ -15,7 +15,7 @@ import re
 
 from .formatting import cell_grid, direction, header_mode, legend
 from .tables import Table
-from .texwidth import WRAP_PT, choose_layout, wrapped_columns
+from .texwidth import choose_layout, wrapped_columns
 
 DASH = "--"
 
@@ -132,7 +132,7 @@ def render_latex(table: Table) -> str:
         body.append([_row_label(table, row), *info, *cells])
     wrapped = wrapped_columns(body, range(1, len(lead)))  # long text (info) columns wrap in p{} columns
     if wrapped:
-        spec = "".join(f"p{{{WRAP_PT:g}pt}}" if i in wrapped else c for i, c in enumerate(spec))
+        spec = "".join(f"p{{{wrapped[i]:g}pt}}" if i in wrapped else c for i, c in enumerate(spec))
     layout = choose_layout([header_rows[-1], *body], [(len(lead) + a, n, t) for a, n, t in spans], wrapped)
     caption = " ".join([table.title.rstrip(".") + ".", *table.notes, *legend(table.status, marked, DASH)])
     env = layout.environment

@@ -17,8 +17,10 @@ compiles the result and checks the estimate: no overfull box.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 COLUMN_PT = 252.0
 TEXT_PT = 516.0
@@ -137,25 +139,32 @@ WRAP_PT = 90.0
 """Width of a wrapped text column (``p{90pt}``): long text cells wrap rather than widen the table."""
 
 
-def wrapped_columns(rows: Sequence[Sequence[str]], text_columns: Sequence[int]) -> list[int]:
-    """Text columns wider than `WRAP_PT` at normal size whose cells can break (have spaces): ``p{}`` columns."""
-    out = []
+def wrapped_columns(rows: Sequence[Sequence[str]], text_columns: Sequence[int]) -> dict[int, float]:
+    """Text columns wider than `WRAP_PT` at normal size whose cells can break (have spaces): ``p{}`` columns.
+
+    Returns column -> width (pt): `WRAP_PT`, or the column's longest word where that is wider, since
+    a word cannot be broken.
+    """
+    out = {}
     for i in text_columns:
         cells = [r[i] for r in rows if i < len(r)]
         wide = [c for c in cells if text_width(c) > WRAP_PT]
         if wide and all(" " in c for c in wide):
-            out.append(i)
+            longest = max(text_width(w) for c in cells for w in c.split())
+            out[i] = float(np.ceil(max(WRAP_PT, longest + 2)))
     return out
 
 
 def choose_layout(
-    rows: Sequence[Sequence[str]], spans: Sequence[tuple[int, int, str]] = (), wrapped: Sequence[int] = ()
+    rows: Sequence[Sequence[str]],
+    spans: Sequence[tuple[int, int, str]] = (),
+    wrapped: Mapping[int, float] | None = None,
 ) -> Layout:
     """The first layout of `LAYOUTS` whose estimated width fits its target; else the widest, scaled to fit."""
     for layout in LAYOUTS:
         target = COLUMN_PT if layout.environment == "table" else TEXT_PT
         scale = _SCALE[layout.size]
-        caps = {i: WRAP_PT / scale for i in wrapped}  # a p{} column keeps its width at every font size
+        caps = {i: w / scale for i, w in (wrapped or {}).items()}  # a p{} column keeps its width at every font size
         margin = 0.97 if not wrapped else 0.9  # wrapped text is estimated less well
         if tabular_width(rows, spans, layout.tabcolsep / scale, caps) * scale <= margin * target:
             return layout
