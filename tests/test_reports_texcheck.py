@@ -99,3 +99,22 @@ def test_check_command_on_a_report_folder(tmp_path, capsys):
         (tmp_path / "tables" / f"{table.key}.tex").write_text(render_latex(table))
     assert main([str(tmp_path), "--keep", str(tmp_path / "tex")]) == 0
     assert "0 overfull box(es) beyond 1.0 pt" in capsys.readouterr().out
+
+
+def test_long_text_columns_wrap_and_an_unbreakable_word_widens_its_column(tmp_path):
+    from istdbench.reports.texwidth import WRAP_PT, wrapped_columns
+
+    long = "mean of " + ", ".join(f"daub/sequence{k}" for k in range(1, 9))
+    rows = [["m", long, "0.5"], ["n", "synthetic/h=96,w=128,t=24,seed=1,clutter=ground x", "0.6"]]
+    widths = wrapped_columns(rows, [1])
+    assert list(widths) == [1] and widths[1] > WRAP_PT  # the spec string is one word wider than 90 pt
+    assert wrapped_columns([["m", "short text"]], [1]) == {}
+    assert wrapped_columns([["m", "x" * 60]], [1]) == {}  # no space: cannot wrap, stays an l column
+    values = pd.DataFrame({("", "IoU"): [50.0, 60.0]}, index=["a", "b"])
+    values.columns = pd.MultiIndex.from_tuples(values.columns, names=["group", "metric"])
+    info = pd.DataFrame({"Setting": [long, rows[1][1]]}, index=values.index)
+    table = Table("wrap", "Wrap", values, pd.DataFrame("ok", index=values.index, columns=values.columns), info=info)
+    tex = render_latex(table)
+    assert r"\begin{tabular}{lp{" in tex and r"\resizebox" not in tex
+    if pdflatex() is not None:
+        assert compile_blocks([tex], tmp_path).too_wide() == []
