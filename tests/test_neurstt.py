@@ -289,7 +289,7 @@ def test_bad_inputs():
     if not torch.cuda.is_available():
         with pytest.raises(InvalidParameterError, match="no CUDA device is available"):
             NeurSTT(device="cuda")
-    with pytest.raises(InvalidParameterError, match="'cpu' or 'cuda"):
+    with pytest.raises(InvalidParameterError, match="'cpu', 'cuda' or 'cuda:N'"):
         NeurSTT(device="tpu")
 
 

@@ -7,7 +7,8 @@ from click.testing import CliRunner
 
 from istdbench.cli import main
 from istdbench.runners import plan as plan_module
-from istdbench.runners.config import parse_config
+from istdbench.runners.config import load_config, parse_config
+from istdbench.runners.jobs import plan_jobs
 from istdbench.runners.plan import format_seconds, plan_run
 from istdbench.runners.runner import run
 
@@ -60,7 +61,9 @@ def test_a_method_without_timings_or_model_is_said_to_be_unknown(tmp_path, monke
 def test_cli_plan(tmp_path):
     res = CliRunner().invoke(main, ["run", "quick", "--plan", "-o", str(tmp_path / "q"), "-j", "2"])
     assert res.exit_code == 0, res.output
-    assert "42 jobs" in res.output and "on 2 workers" in res.output and "3dstpm" in res.output
+    n_jobs = len(plan_jobs(load_config("quick")))
+    assert f"{n_jobs} jobs" in res.output and "on 2 workers" in res.output and "3dstpm" in res.output
+    assert "remaining: about" in res.output  # every quick method has a cost model
     assert not (tmp_path / "q").exists()  # planning writes nothing
     res = CliRunner().invoke(main, ["run", "no-such-config", "--plan"])
     assert res.exit_code == 2 and "Unknown run config 'no-such-config'" in res.output

@@ -42,6 +42,8 @@ COST_MODEL: dict[tuple[str, str | None], tuple[float, str]] = {
     ("stt", "tensoristd"): (29.0, "STT tensoristd, 1.92 s/frame on 80 frames at 256x256"),
     ("neurstt", None): (0.018, "NeurSTT paper, 0.095 s/step at 256x256x80 on 2 threads"),
     ("3dstpm", None): (0.28, "3DSTPM, 1.48 s/step at 256x256x80 on 1 thread"),
+    ("nftdgstv", None): (84.0, "NFTDGSTV, about 5.5 s/frame at 256x256 on a loaded machine"),
+    ("ctstc", None): (14.0, "CTSTC, about 0.93 s/frame at 256x256 on a loaded machine"),
 }
 """(method, preset or None for any) -> (seconds per megavoxel-step, what was measured), CPU, benchmarks/README.md."""
 
