@@ -15,6 +15,8 @@ from istdbench.reports.build import parse_formats
 
 TABLE_KEYS = (
     "table8_auc3d",
+    "table8_sequences_odp",
+    "table8_sequences_snpr",
     "table9_pixel",
     "table9_target",
     "table10_runtime",
@@ -117,7 +119,7 @@ def test_cli_report(tmp_path):
     runner = CliRunner()
     res = runner.invoke(main, ["report", str(out), "--formats", "md,csv", "--no-figures"])
     assert res.exit_code == 0, res.output
-    assert "7 table(s) and 0 figure(s) written" in res.output
+    assert "9 table(s) and 0 figure(s) written" in res.output
     assert (out / "report" / "tables" / "table8_auc3d.csv").is_file()
     res = runner.invoke(main, ["report", str(tmp_path / "nothing")])
     assert res.exit_code == 2 and "error: No results table" in res.output

@@ -131,7 +131,7 @@ def test_cli_figure_flags(tmp_path):
     args = ["report", str(out), "--formats", "md", "-j", "1", "--roc", "synthetic/s1", "--visual", "none"]
     res = runner.invoke(main, [*args, "--no-summary"])
     assert res.exit_code == 0, res.output
-    assert "5 table(s) and 2 figure(s) written" in res.output  # its 3-D ROC and the paper-layout grid
+    assert "7 table(s) and 2 figure(s) written" in res.output  # its 3-D ROC and the paper-layout grid
     assert sorted(p.name for p in (out / "report" / "figures").iterdir()) == [
         "fig9_roc_grid_1.pdf",
         "fig9_roc_grid_1.png",

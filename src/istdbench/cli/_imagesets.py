@@ -56,6 +56,7 @@ def evaluate_image_set(
     protocol: str,
     threshold: str | None,
     as_json: bool,
+    gt: str = "",
 ) -> None:
     """Score the per-image maps of ``maps_file`` (or ``maps_dir``) against image set ``ref`` and print them."""
     from istdbench.core.io import is_image_set_maps
@@ -72,6 +73,10 @@ def evaluate_image_set(
         maps, meta = load_image_set_maps(maps_file)
     images = load_image_set(ref, data_root, split)
     _check_against(maps, meta, images, maps_file or str(maps_dir))
+    if gt:  # masks grown from the centroids of the true ones (the derived-mask validation)
+        from istdbench.datasets.derived import with_derived_masks
+
+        images = with_derived_masks(images, gt)
     result = evaluate_full(maps, images, protocol, threshold)
     if as_json:
         out: dict[str, Any] = {k: _plain(v) for k, v in result.metrics.items()}
@@ -83,10 +88,12 @@ def evaluate_image_set(
             threshold=result.threshold,
             n_images=len(images),
             data_hash=images.provenance.data_hash,
+            gt=gt,
         )
         click.echo(json.dumps(out, indent=2))
         return
-    click.echo(f"{images.label}, {len(images)} images; protocol {result.protocol}, threshold {result.threshold}")
+    truth = f"; ground truth {gt}" if gt else ""
+    click.echo(f"{images.label}, {len(images)} images; protocol {result.protocol}, threshold {result.threshold}{truth}")
     for key, value in result.metrics.items():
         click.echo(f"{key:<12} {value:.10g}")
 

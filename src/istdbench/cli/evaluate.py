@@ -130,13 +130,22 @@ def _plain(value: float) -> float | None:
     help="Score the maps RULE cuts to 0/1 (e.g. chunk-max:0.4), as the toolbox scores the PNGs RULE writes.",
 )
 @click.option("--split", help="Named split of an image set, e.g. test_NUAA-SIRST (default: the whole set).")
+@click.option(
+    "--gt",
+    default="",
+    metavar="SOURCE",
+    help="Ground truth: the data's own annotations (default) or derived[:peak-fraction=F,radius=R,...], masks "
+    "grown from the points (see datasets/derived.py); the output names it.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (non-finite values as null).")
 @click.option("--data-root", type=click.Path(file_okay=False), help="Root of the named datasets ($ISTDBENCH_DATA).")
 @click.option(
     "--force", is_flag=True, help="Score maps made on another sequence or other data anyway (with a warning)."
 )
 @threads_option
-def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json, data_root, force, threads) -> None:
+def evaluate_cmd(
+    inputs, maps_dir, protocol, threshold, binarize, split, gt, as_json, data_root, force, threads
+) -> None:
     """Print every metric of the maps in MAPS.npz (or --maps-dir) against SEQ, a sequence or an image set.
 
     A sequence is a catalog name, a folder or a synthetic spec, as for ``detect``; the maps' frame
@@ -149,15 +158,17 @@ def evaluate_cmd(inputs, maps_dir, protocol, threshold, binarize, split, as_json
     from istdbench.runners.execute import thread_limit
 
     with thread_limit(threads, torch=False):
-        _evaluate(inputs, maps_dir, protocol, threshold, binarize, split, as_json, data_root, force, threads)
+        _evaluate(inputs, maps_dir, protocol, threshold, binarize, split, gt, as_json, data_root, force, threads)
 
 
-def _evaluate(inputs, maps_dir, protocol, threshold, binarize, split, as_json, data_root, force, threads) -> None:
+def _evaluate(inputs, maps_dir, protocol, threshold, binarize, split, gt, as_json, data_root, force, threads) -> None:
     from istdbench.core.io import is_image_set_maps
     from istdbench.datasets.catalog import is_image_set, load_sequence
+    from istdbench.datasets.derived import canonical_gt, with_derived_masks
     from istdbench.metrics.evaluate import evaluate_full
     from istdbench.metrics.protocols import with_binarize
 
+    gt = canonical_gt(gt)
     want = 1 if maps_dir is not None else 2
     if len(inputs) != want:
         usage = "SEQ (with --maps-dir)" if maps_dir is not None else "MAPS.npz SEQ"
@@ -167,7 +178,7 @@ def _evaluate(inputs, maps_dir, protocol, threshold, binarize, split, as_json, d
 
         maps_file = None if maps_dir is not None else inputs[0]
         protocol = with_binarize(protocol, binarize).spec if binarize is not None else protocol
-        evaluate_image_set(maps_file, maps_dir, inputs[-1], data_root, split, protocol, threshold, as_json)
+        evaluate_image_set(maps_file, maps_dir, inputs[-1], data_root, split, protocol, threshold, as_json, gt)
         return
     if split is not None:
         raise InvalidParameterError(f"{inputs[-1]!r} is a sequence: --split applies to image sets only.")
@@ -182,13 +193,15 @@ def _evaluate(inputs, maps_dir, protocol, threshold, binarize, split, as_json, d
     if maps_dir is None:
         warning = check_made_on(Path(inputs[0]), meta, seq, force)
     seq = select_frames(seq, numbers)
+    if gt:
+        seq = with_derived_masks(seq, gt)
     if binarize is not None:
         chunk = (meta.get("config") or {}).get("chunk_length")
         protocol = with_binarize(protocol, binarize, chunk if isinstance(chunk, int) and chunk >= 1 else 80)
     result = evaluate_full(maps, seq, protocol, threshold)
     if as_json:
         out = {k: _plain(v) for k, v in result.metrics.items()}
-        out.update(sequence=seq.name, protocol=result.protocol, threshold=result.threshold, n_frames=len(seq))
+        out.update(sequence=seq.name, protocol=result.protocol, threshold=result.threshold, n_frames=len(seq), gt=gt)
         if result.roc is not None:
             out.update(frames_scored_fpr=result.roc.n_frames_fpr)
         out.update(threads=threads, **({"warning": warning} if warning else {}))
@@ -196,8 +209,10 @@ def _evaluate(inputs, maps_dir, protocol, threshold, binarize, split, as_json, d
         return
     if warning:
         click.echo(f"warning: {warning}")
+    truth = f"; ground truth {gt}" if gt else ""
     click.echo(
-        f"{seq.name}, {len(seq)} frames; protocol {result.protocol}, threshold {result.threshold}; {threads} thread(s)"
+        f"{seq.name}, {len(seq)} frames; protocol {result.protocol}, threshold {result.threshold}{truth}; "
+        f"{threads} thread(s)"
     )
     for key, value in result.metrics.items():
         click.echo(f"{key:<12} {value:.10g}")

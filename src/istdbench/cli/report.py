@@ -32,6 +32,12 @@ from ._threads import threads_option
     help="Per group, sequences the default selection draws (default 8, or the run config's [report]).",
 )
 @click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False),
+    help="Write the report here instead of OUT/report (e.g. for a committed run in docs/runs/).",
+)
+@click.option(
     "--summary/--no-summary",
     default=None,
     help="One mean-ROC figure per group (default: for groups whose sequences are not all drawn).",
@@ -48,6 +54,7 @@ def report_cmd(
     max_figures: int | None,
     summary: bool | None,
     threads: int,
+    output: str | None,
 ) -> None:
     """Write OUT/report/ (tables, figures, index.md) from the jobs of OUT's last run that are stored.
 
@@ -70,6 +77,7 @@ def report_cmd(
             max_figures=max_figures,
             summary=summary,
             threads=threads,
+            report_dir=output,
         )
     if report.state is not None and not report.state.complete:
         click.echo(f"warning: incomplete results: {report.state.describe()}", err=True)

@@ -131,6 +131,19 @@ def save_image_set_detection(
 ) -> Path:
     """Write the per-image maps of an image-set detection and their metadata to ``path`` (``.npz``)."""
     path = npz_path(path)
+    arrays = image_set_arrays(det, images, preset, threads=threads)
+    atomic_write_bytes(path, lambda fh: np.savez_compressed(fh, **arrays))
+    return path
+
+
+def image_set_arrays(
+    det: ImageSetDetection,
+    images: ImageSet,
+    preset: str | None = None,
+    backgrounds: bool = True,
+    threads: int | None = None,
+) -> dict[str, np.ndarray]:
+    """The arrays of an image-set maps file (the one format of ``detect -o`` and of the runner's ``maps.npz``)."""
     if det.names != images.names:
         raise DataError(f"the detection's {len(det)} images are not those of image set {images.label!r}.")
     meta = {
@@ -157,11 +170,10 @@ def save_image_set_detection(
     }
     for name, target in zip(det.names, det.targets, strict=True):
         arrays[f"target/{name}"] = target
-    if det.backgrounds is not None:
+    if backgrounds and det.backgrounds is not None:
         for name, bg in zip(det.names, det.backgrounds, strict=True):
             arrays[f"background/{name}"] = bg
-    atomic_write_bytes(path, lambda fh: np.savez_compressed(fh, **arrays))
-    return path
+    return arrays
 
 
 def is_image_set_maps(path: str | Path) -> bool:

@@ -38,6 +38,8 @@ ROW_COLUMNS: tuple[str, ...] = (
     "gpu",
     "threads",
     "resumed_steps",
+    "gt",
+    "checkpoint",
 )
 """Every column, in the order the CSV files store them.
 
@@ -45,11 +47,25 @@ ROW_COLUMNS: tuple[str, ...] = (
 ``resumed_steps``: optimiser steps a neural fit took from saved state (0: it
 ran uninterrupted; empty for methods without a resumable fit); its
 ``runtime_s`` counts every attempt.
+``gt``: the ground truth scored against: empty for the data's own annotations
+(masks, else points), else the derived-mask rule (``derived:peak-fraction=...``).
+``checkpoint``: for the rows of a fit checkpoint (run config ``checkpoints``),
+the optimiser steps after which the maps were scored; empty for final results,
+the only rows report tables of results show.
 """
 
-ADDED_COLUMNS: dict[str, str] = {"label": "", "resumed_steps": ""}
+ADDED_COLUMNS: dict[str, str] = {"label": "", "resumed_steps": "", "gt": "", "checkpoint": ""}
 """Columns added after the first store schema, with the value a job stored before them reads as."""
 
 FLOAT_COLUMNS: tuple[str, ...] = ("value", "runtime_s", "s_per_frame")
-INT_COLUMNS: tuple[str, ...] = ("seed", "n_params", "n_frames", "height", "width", "threads", "resumed_steps")
+INT_COLUMNS: tuple[str, ...] = (
+    "seed",
+    "n_params",
+    "n_frames",
+    "height",
+    "width",
+    "threads",
+    "resumed_steps",
+    "checkpoint",
+)
 TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in ROW_COLUMNS if c not in FLOAT_COLUMNS + INT_COLUMNS)

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 from scipy import optimize
 
-from istdbench.core.config import parse_value
 from istdbench.core.errors import DataError, InvalidParameterError, unknown_name
+from istdbench.core.specs import parse_items
 from istdbench.core.types import Sequence
 
 from .images import frames_hash
@@ -121,18 +121,8 @@ def parse_noise(spec: str | NoiseSpec) -> NoiseSpec:
     if kind not in KINDS:
         raise InvalidParameterError(str(unknown_name("noise kind", kind, KINDS)))
     table = KINDS[kind]
-    params: dict[str, Any] = {}
-    for item in (s.strip() for s in body.split(",")):
-        if not item:
-            continue
-        key, sep, raw = (s.strip() for s in item.partition("="))
-        if not sep or not key:
-            raise InvalidParameterError(f"noise spec items must be key=value; got {item!r} in {text!r}.")
-        if key not in table:
-            raise InvalidParameterError(str(unknown_name(f"parameter of {kind!r} noise", key, table)))
-        if key in params:
-            raise InvalidParameterError(f"noise parameter {key!r} is given twice in {text!r}.")
-        params[key] = parse_value(key, raw, table[key][0])
+    types = {key: tp for key, (tp, _) in table.items()}
+    params = parse_items(body, types, f"parameter of {kind!r} noise", text, "noise")
     return NoiseSpec(kind, tuple(params.items()))
 
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, optimize
 
-from istdbench.core.config import parse_value
-from istdbench.core.errors import InvalidParameterError, unknown_name
+from istdbench.core.errors import InvalidParameterError
+from istdbench.core.specs import parse_items
 from istdbench.core.types import Provenance, Sequence
 
 from .clutter import SCENES, gaussian_spot, local_std
@@ -132,18 +132,7 @@ def parse_spec(text: str) -> SyntheticSpec:
         body = ""
     fields = {f.name for f in dataclasses.fields(SyntheticSpec)}
     hints = typing.get_type_hints(SyntheticSpec)
-    values: dict[str, typing.Any] = {}
-    for item in (s.strip() for s in body.split(",")):
-        if not item:
-            continue
-        key, sep, raw = (s.strip() for s in item.partition("="))
-        if not sep or not key:
-            raise InvalidParameterError(f"synthetic spec items must be key=value; got {item!r} in {text!r}.")
-        if key not in fields:
-            raise InvalidParameterError(str(unknown_name("synthetic spec key", key, fields)))
-        if key in values:
-            raise InvalidParameterError(f"synthetic spec key {key!r} is given twice in {text!r}.")
-        values[key] = parse_value(key, raw, hints[key])
+    values = parse_items(body, {f: hints[f] for f in fields}, "synthetic spec key", text, "synthetic")
     return SyntheticSpec(**values)
 
 

@@ -390,28 +390,12 @@ class STPM3D(ChunkedNeuralMethod):
       ``||D_h D_t B||_1 + ||D_v D_t B||_1``, S2DIP's SSTV form.
     - BatchNorm stays in training mode (batch statistics) throughout, as in
       deep-image-prior fitting; the final B is one more forward pass.
-    - Learning rate (not published): 1e-4, the best mean pixel AUC of T in
-      ``benchmarks/sweep_stpm3d_lr.py`` (paper preset, 3000 iterations, two
-      32 x 32 x 16 synthetic clips, seeds 0/1): lr 3e-5: 0.958/0.938,
-      1e-4: 0.963/0.950, 3e-4: 0.847/0.824, 1e-3: 0.841/0.792,
-      3e-3: 0.831/0.809, 1e-2: 0.773/0.792, 3e-2: 0.824/0.800.
-      Larger rates fit D more closely (lower loss) and, through the scale
-      degeneracy above, let B absorb more of the targets within t_max.
-      Repeated at a realistic size (one 128 x 128 x 80 ``ground`` clip, seed 0,
-      ``--size 128 --frames 80 --clutter ground``), scored also with the
-      ``tensoristd`` 3-D ROC: lr 1e-4 still scores best, narrowly (ODP / SNPR /
-      AUC(tau,TPR) 1.731 / 19.2 / 0.775; 1e-3: 1.697 / 16.8 / 0.745; 3e-3:
-      1.653 / 14.9 / 0.705; 1e-2: 1.700 / 14.7 / 0.756), although its final loss
-      is 1.6x that of the larger rates: at 1e-4, B is still under-fitted at
-      t_max. On real clutter that under-fit costs much more: on a 128 x 128
-      window of daub/sequence2 (``benchmarks/quality_stpm3d.py --crop
-      32:160,36:164 --set lr=...``) three of these rates give ODP 1.774 (1e-4),
-      1.928 (1e-3) and 1.918 (1e-2), AUC(tau,TPR) 0.805 / 0.953 / 0.958. The
-      default stays the synthetic choice (the real clips are the test data),
-      but the published settings plus lr 1e-4 understate 3DSTPM on real
-      clips; ``--set lr=1e-3`` is the setting to try beside it. On the whole
-      of daub/sequence1 (frames 1-80) it gives ODP 1.914, AUC(tau,TPR) 0.938
-      and SNPR 39.0 against 1.300 / 0.332 / 13.5 at 1e-4.
+    - Learning rate (not published): 1e-4, chosen on synthetic clips, where
+      it scores best; on real clutter it leaves B under-fitted at t_max and
+      1e-3 scores far higher (picked on test data, so not the default). The
+      study, its run configs (``study-stpm3d-lr-synthetic``,
+      ``study-stpm3d-lr``, ``study-stpm3d-daub``) and their committed rows:
+      ``docs/methods/stpm3d.md``.
     - Each chunk is fitted from seed ``seed + chunk index``.
 
     Parameter count at 720 x 480 x 80 with these defaults: 27,673,658

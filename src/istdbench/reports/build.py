@@ -32,7 +32,7 @@ from .results import variant_labels
 from .runstate import RunState, load_run_results, read_run_info
 from .selection import FigureChoice, choose_figures, resolve_spec
 from .sensitivity import sensitivity_tables
-from .tables import Table, build_tables
+from .tables import Table, build_tables, final_results
 
 log = logging.getLogger(__name__)
 
@@ -94,8 +94,12 @@ def _figures(
     jobs: int | None,
     pres: Presentation,
 ) -> dict[str, list[tuple[str, list[str]]]]:
-    """Plan, draw (what the cache lacks) and place every figure; returns index sections heading -> items."""
-    cache = FigureCache(out / REPORT_DIR / CACHE_DIR, folder / CACHE_DIR)
+    """Plan, draw (what the cache lacks) and place every figure; returns index sections heading -> items.
+
+    ``folder`` is the staging folder beside the report folder it replaces, whose cache is reused.
+    """
+    previous = folder.parent / report.folder.name / CACHE_DIR
+    cache = FigureCache(previous, folder / CACHE_DIR)
     plan = plan_figures(df, tables, out, choice, cache, data_root, pres)
     missing = [task for key, task in plan.tasks.items() if not cache.reuse(key, FORMATS)]
     log.info("%d figure(s), %d to draw", len(plan.figures), len(missing))
@@ -147,6 +151,7 @@ def write_report(
     max_figures: int | None = None,
     summary: bool | None = None,
     threads: int | None = None,
+    report_dir: str | Path | None = None,
 ) -> Report:
     """Build ``OUT/report`` from the stored jobs of the folder's last run (and, for figures, their files).
 
@@ -180,6 +185,9 @@ def write_report(
         Draw the mean-ROC figure of each group (default: where sequences are left out).
     threads : int, optional
         The thread limit the report was built under, recorded in the index.
+    report_dir : str or Path, optional
+        Where to write the report instead of ``OUT/report`` (e.g. to report a
+        committed run, ``docs/runs/NAME``, without writing into it).
 
     Raises
     ------
@@ -196,13 +204,14 @@ def write_report(
     df = df.assign(variant=variant_labels(df))
     run_info = read_run_info(out)
     pres = presentation_from_config((run_info or {}).get("config")).with_sequences(df["sequence"])
-    tables = build_tables(df, pres) + sensitivity_tables(df) + replication_tables(df)
+    final_rows = final_results(df)  # checkpoint rows appear in build_tables' checkpoint table only
+    tables = build_tables(df, pres) + sensitivity_tables(final_rows) + replication_tables(final_rows)
     choice = None
     if figures:
         spec = resolve_spec(run_info, roc=roc, visual=visual, max_figures=max_figures, summary=summary)
         choice = choose_figures(spec, report_sequences(df, out))
-    final = out / REPORT_DIR
-    staging = out / f".{REPORT_DIR}.staging-{os.getpid()}"
+    final = out / REPORT_DIR if report_dir is None else Path(report_dir)
+    staging = final.parent / f".{final.name}.staging-{os.getpid()}"
     report = Report(folder=final, state=state)
     try:
         shutil.rmtree(staging, ignore_errors=True)
@@ -212,9 +221,10 @@ def write_report(
             sections = _figures(df, tables, out, staging, data_root, report, choice, jobs, pres)
         else:  # a tables-only report keeps the cached figures for the next full one
             sections = {}
-            _keep_cache(out / REPORT_DIR / CACHE_DIR, staging / CACHE_DIR)
+            _keep_cache(final / CACHE_DIR, staging / CACHE_DIR)
         index = IndexInputs(df, tables, report.tables, sections, run_info, report.skipped, variant_configs(df, out))
         index.state, index.threads = state, threads
+        index.results_link = Path(os.path.relpath(out / "results.csv", final)).as_posix()
         _write_text(staging / "index.md", render_index(index))
         _swap_in(staging, final)
     except OSError as exc:

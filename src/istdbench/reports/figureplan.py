@@ -27,7 +27,7 @@ from .noisebars import plan_noise_bars
 from .rocgrid import plan_roc_grids
 from .selection import FigureChoice, group_of
 from .summary import CurveSummary
-from .tables import PRIMARY_THRESHOLD, Setting, Table, evaluation_settings
+from .tables import IMAGESET_PROTOCOL, PRIMARY_THRESHOLD, Setting, Table, evaluation_settings
 from .visual import grid_rows
 from .visual_grid import plan_visual_grids
 
@@ -204,7 +204,8 @@ def plan_figures(
     plan = FigurePlan(cache, out)
     settings = evaluation_settings(df)
     for setting in settings:
-        _plan_roc(plan, df, out, setting, choice)
+        if setting.protocol.split("@", 1)[0] != IMAGESET_PROTOCOL:  # no ROC curves under basicirstd
+            _plan_roc(plan, df, out, setting, choice)
     threshold = settings[0].threshold if settings else PRIMARY_THRESHOLD
     _plan_visual(plan, df, out, threshold, choice, data_root)
     for table in tables:

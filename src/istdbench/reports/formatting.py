@@ -21,7 +21,7 @@ Direction = Literal["max", "min"]
 AUC_METRICS = AUC_KEYS
 """The eight 3-D ROC AUCs, in the order of the metrics contract."""
 
-LOWER_IS_BETTER = frozenset({"AUC_tau_FPR", "Fa", "s_per_frame", "runtime_s"})
+LOWER_IS_BETTER = frozenset({"AUC_tau_FPR", "Fa", "Fa (1e-6)", "s_per_frame", "runtime_s"})
 """Metrics where a smaller value is better; every other metric is larger-is-better."""
 
 UNRANKED = frozenset({"n_params", "params_M", "ratio"})
@@ -31,6 +31,7 @@ _FORMATS: dict[str, str] = {
     "AUC_tau_FPR": "{:.5f}",
     "AUC_SNPR": "{:.2f}",
     "Fa": "{:.3e}",
+    "Fa (1e-6)": "{:.3f}",
     "SCRG": "{:.3f}",
     "BSF": "{:.3f}",
     "CG": "{:.3f}",

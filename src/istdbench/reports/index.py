@@ -36,6 +36,7 @@ class IndexInputs:
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)
     state: Any = None  # a `RunState`: how complete the run is (None: unknown)
     threads: int | None = None  # the report's thread limit
+    results_link: str = "../results.csv"  # the results table, relative to the report folder
 
 
 def _md(text: Any) -> str:
@@ -52,14 +53,19 @@ def _run_config(run_info: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _summary(
-    df: pd.DataFrame, run_info: dict[str, Any] | None, state: Any = None, threads: int | None = None
+    df: pd.DataFrame,
+    run_info: dict[str, Any] | None,
+    state: Any = None,
+    threads: int | None = None,
+    link: str = "../results.csv",
 ) -> list[str]:
     jobs = df.drop_duplicates("job_key")
     failed = int((jobs["status"] == "failed").sum())
     name = _run_config(run_info).get("name")
-    source = f"Built from [`results.csv`](../results.csv){f' of run config `{name}`' if name else ''}"
+    source = f"Built from [`results.csv`]({link}){f' of run config `{name}`' if name else ''}"
     if state is not None:
-        source = f"Built from the job folders ([`jobs/`](../jobs)) of run config `{state.config}`"
+        jobs_dir = link.removesuffix("results.csv") + "jobs"
+        source = f"Built from the job folders ([`jobs/`]({jobs_dir})) of run config `{state.config}`"
     if jobs.empty:
         summary = f"{source}, which holds no jobs."
     else:
@@ -74,7 +80,8 @@ def _summary(
     if threads is not None:
         lines += [f"Report built with {threads} thread(s).", ""]
     if run_info is not None:
-        lines += ["The resolved run configuration and job list are in [`run.json`](../run.json).", ""]
+        run_json = link.removesuffix("results.csv") + "run.json"
+        lines += [f"The resolved run configuration and job list are in [`run.json`]({run_json}).", ""]
     return lines
 
 
@@ -161,7 +168,7 @@ def _failures(df: pd.DataFrame) -> list[str]:
 def render_index(inputs: IndexInputs) -> str:
     """The Markdown index page."""
     df = inputs.results
-    lines = _summary(df, inputs.run_info, inputs.state, inputs.threads)
+    lines = _summary(df, inputs.run_info, inputs.state, inputs.threads, inputs.results_link)
     lines += _protocols(df) + _grid_description(inputs.run_info)
     lines += ["## Tables", ""]
     for table in inputs.tables:

@@ -47,6 +47,7 @@ def representative_jobs(df: pd.DataFrame, out: Path, setting: Setting | None, no
     ok = df[(df["status"] == "ok") & (df["noise"] == noise)]
     if setting is not None:
         ok = ok[(ok["protocol"] == setting.protocol) & (ok["threshold"] == setting.threshold)]
+        ok = ok[ok["gt"] == setting.gt] if "gt" in ok else ok
     jobs = ok.drop_duplicates("job_key").sort_values(["variant", "sequence", "seed", "job_key"])
     first = jobs.drop_duplicates(["variant", "sequence"])
     refs = [JobRef(r.variant, r.sequence, r.job_key, out / "jobs" / r.job_key) for r in first.itertuples()]
@@ -110,8 +111,13 @@ def sequence_request(meta: dict[str, Any]) -> tuple[str, tuple[int, int] | None,
 
 
 def variant_configs(df: pd.DataFrame, out: Path) -> dict[str, dict[str, Any]]:
-    """Per method variant, the resolved parameters its first stored job recorded (``job.json`` ``config``)."""
+    """Per method variant, the resolved parameters its first stored job recorded (``job.json`` ``config``).
+
+    A committed run (``docs/runs/NAME``: the results table and its config, no job folders) has none.
+    """
     configs: dict[str, dict[str, Any]] = {}
+    if not (out / "jobs").is_dir():
+        return configs
     jobs = df.drop_duplicates("job_key").sort_values(["variant", "status", "job_key"], ascending=[True, False, True])
     for row in jobs.itertuples():
         if row.variant in configs:

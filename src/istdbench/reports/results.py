@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from istdbench.core.errors import DataError
-from istdbench.core.schema import FLOAT_COLUMNS, INT_COLUMNS, TEXT_COLUMNS
+from istdbench.core.schema import ADDED_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, TEXT_COLUMNS
 
 RESULTS_FILE = "results.csv"
 
@@ -41,7 +41,7 @@ def load_results(out: str | Path) -> pd.DataFrame:
         header = pd.read_csv(path, nrows=0).columns
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise DataError(f"Cannot read the results table {path}: {exc}") from None
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in COLUMNS if c not in header and c not in ADDED_COLUMNS]
     if missing:
         raise DataError(f"The results table {path} lacks column(s) {', '.join(missing)}.")
     dtypes = {c: str for c in TEXT_COLUMNS}
@@ -50,7 +50,7 @@ def load_results(out: str | Path) -> pd.DataFrame:
         df = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=na_values)
     except (pd.errors.ParserError, ValueError) as exc:
         raise DataError(f"Cannot read the results table {path}: {exc}") from None
-    return normalize(df)
+    return normalize(df.assign(**{c: v for c, v in ADDED_COLUMNS.items() if c not in df.columns}))
 
 
 def normalize(df: pd.DataFrame) -> pd.DataFrame:
@@ -84,9 +84,14 @@ def variant_labels(df: pd.DataFrame) -> pd.Series:
     A method run with one configuration is shown by its bare name; two presets
     of one method become ``neurstt (paper)`` and ``neurstt (code)``; two
     configurations of one preset add the first six hex digits of the hash.
+    A variant the run config labelled (``label = "lr=1e-3"``) is shown by its
+    label: ``3dstpm (lr=1e-3)``.
     """
     labels = df["method"].copy()
-    for method, group in df.groupby("method", sort=True):
+    named = df["label"] != "" if "label" in df else pd.Series(False, index=df.index)
+    for idx in df.index[named]:
+        labels.at[idx] = f"{df.at[idx, 'method']} ({df.at[idx, 'label']})"
+    for method, group in df[~named].groupby("method", sort=True):
         pairs = group[["preset", "config_hash"]].drop_duplicates()
         if len(pairs) <= 1:
             continue

@@ -6,6 +6,12 @@ setting, an image size or ``""``), a parallel frame of cell status (``ok``,
 ``failed``, ``missing``) and what the renderers need to caption it. Nothing
 here formats numbers or writes files.
 
+Each evaluation setting (protocol, threshold and ground-truth source: the
+data's own annotations or derived masks, the ``gt`` column) gets its own
+tables, so scores against derived masks are never averaged with real ones.
+Image sets scored under ``basicirstd`` get the single-frame table
+(IoU, nIoU, F1, Pd, Fa in 1e-6) instead of the paper's tables.
+
 A cell averages the jobs it covers: over seeds first, then over sequences.
 A cell with any failed job shows "failed" rather than an average over fewer
 jobs, which would not be comparable with its neighbours.
@@ -51,6 +57,11 @@ PAPER_AUC_ORDER = (
     "AUC_SNPR",
 )
 """Table 8's columns in the seed paper's order."""
+IMAGESET_PROTOCOL = "basicirstd"
+FA_E6 = "Fa (1e-6)"
+IMAGESET_METRICS = ("IoU", "nIoU", "F1", "Pd", FA_E6)
+PER_SEQUENCE_METRICS = ("AUC_ODP", "AUC_SNPR")
+FINAL = "final"
 
 
 @dataclass(frozen=True)
@@ -93,11 +104,17 @@ class Table:
 
 @dataclass(frozen=True)
 class Setting:
-    """One evaluation setting of the metric tables: a protocol and a threshold rule."""
+    """One evaluation setting of the metric tables: a protocol, a threshold rule and a ground-truth source."""
 
     protocol: str
     threshold: str
     suffix: str
+    gt: str = ""  # "": the data's own annotations; else the derived-mask rule
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What every table of the setting says about its ground truth (nothing for the data's own)."""
+        return (f"Ground truth: masks derived from the annotated points, {self.gt}.",) if self.gt else ()
 
 
 def evaluation_settings(df: pd.DataFrame) -> list[Setting]:
@@ -106,23 +123,27 @@ def evaluation_settings(df: pd.DataFrame) -> list[Setting]:
     Failed jobs count too: a run whose jobs all failed still gets its tables, showing the failures.
     """
     named = df[df["protocol"] != ""]
-    pairs = sorted(set(zip(named["protocol"], named["threshold"], strict=True)))
+    gts = named["gt"] if "gt" in named else pd.Series("", index=named.index)
+    triples = sorted(set(zip(named["protocol"], named["threshold"], gts, strict=True)))
 
-    def rank(pair: tuple[str, str]) -> tuple[bool, bool, str, str]:
-        name = pair[0].split("@", 1)[0]
-        return (name != PRIMARY_PROTOCOL, pair[1] != PRIMARY_THRESHOLD, *pair)
+    def rank(key: tuple[str, str, str]) -> tuple[bool, bool, bool, str, str, str]:
+        name = key[0].split("@", 1)[0]
+        return (key[2] != "", name != PRIMARY_PROTOCOL, key[1] != PRIMARY_THRESHOLD, *key)
 
-    pairs.sort(key=rank)
+    triples.sort(key=rank)
     out = []
-    for i, (protocol, threshold) in enumerate(pairs):
-        suffix = "" if i == 0 else "__" + re.sub(r"[^A-Za-z0-9]+", "_", f"{protocol}_{threshold}").strip("_")
-        out.append(Setting(protocol, threshold, suffix))
+    for i, (protocol, threshold, gt) in enumerate(triples):
+        name = f"{protocol}_{threshold}" + (f"_{gt}" if gt else "")
+        suffix = "" if i == 0 else "__" + re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_")
+        out.append(Setting(protocol, threshold, suffix, gt))
     return out
 
 
 def _for_setting(df: pd.DataFrame, setting: Setting) -> pd.DataFrame:
     """Rows of one setting, plus every failure (a failed job may lack protocol and threshold)."""
-    keep = (df["status"] == "failed") | ((df["protocol"] == setting.protocol) & (df["threshold"] == setting.threshold))
+    gt = df["gt"] if "gt" in df else pd.Series("", index=df.index)
+    same = (df["protocol"] == setting.protocol) & (df["threshold"] == setting.threshold) & (gt == setting.gt)
+    keep = ((df["status"] == "failed") & (gt == setting.gt)) | same
     return df[keep]
 
 
@@ -220,7 +241,7 @@ def table8_auc3d(df: pd.DataFrame, setting: Setting, pres: Presentation) -> Tabl
     notes = (
         "Mean over " + captions.data_sentence(clean, sequences, pres),
         captions.protocol_sentence(setting.protocol),
-        captions.truth_sentence(sequences, pixel=False),
+        *(setting.notes or (captions.truth_sentence(sequences, pixel=False),)),
     )
     return Table(
         f"table8_auc3d{setting.suffix}",
@@ -245,7 +266,7 @@ def table9_pixel(df: pd.DataFrame, setting: Setting, pres: Presentation, sequenc
     notes = (
         "Per sequence and the mean over " + captions.data_sentence(part, groups, pres),
         captions.threshold_sentence(setting.threshold),
-        captions.truth_sentence(groups, pixel=True),
+        *(setting.notes or (captions.truth_sentence(groups, pixel=True),)),
     )
     return Table(
         f"table9_pixel{setting.suffix}",
@@ -274,7 +295,7 @@ def table9_target(df: pd.DataFrame, setting: Setting, pres: Presentation, sequen
         "Mean over " + captions.data_sentence(part, groups, pres),
         captions.threshold_sentence(setting.threshold, "Pd and Fa"),
         "AUC(τ,TPR) under " + captions.protocol_sentence(setting.protocol),
-        captions.truth_sentence(groups, pixel=False),
+        *(setting.notes or (captions.truth_sentence(groups, pixel=False),)),
     )
     return Table(
         f"table9_target{setting.suffix}",
@@ -349,7 +370,8 @@ def table11_params(df: pd.DataFrame, pres: Presentation | None = None) -> Table 
     reference, ``[display] reference``, NeurSTT by default, reads 1.0×).
     """
     pres = pres or Presentation()
-    jobs = df[(df["status"] == "ok") & df["n_params"].notna()].drop_duplicates("job_key")
+    # image sets (no single height and width) are left out: their counts are those at the first image's size
+    jobs = df[(df["status"] == "ok") & df["n_params"].notna() & df["height"].notna()].drop_duplicates("job_key")
     if jobs.empty:
         return None
     size = jobs["height"].astype(str) + "×" + jobs["width"].astype(str)
@@ -416,7 +438,7 @@ def table12_noise(df: pd.DataFrame, setting: Setting, pres: Presentation | None 
             "Mean over " + captions.data_sentence(sub, seqs, pres, noise="with each noise setting"),
             captions.protocol_sentence(setting.protocol) if key.endswith("target") else "",
             captions.threshold_sentence(setting.threshold) if key.endswith("pixel") else "",
-            captions.truth_sentence(seqs, pixel=key.endswith("pixel")),
+            *(setting.notes or (captions.truth_sentence(seqs, pixel=key.endswith("pixel")),)),
         )
         tables.append(
             Table(
@@ -432,20 +454,98 @@ def table12_noise(df: pd.DataFrame, setting: Setting, pres: Presentation | None 
     return tables
 
 
+def table_imagesets(df: pd.DataFrame, setting: Setting, pres: Presentation) -> Table | None:
+    """The single-frame table: IoU, nIoU, F1, Pd and Fa (in 1e-6) per image set under ``basicirstd``."""
+    part = _for_setting(df, setting).query("noise == 'none'")
+    if part.empty:
+        return None
+    fa = part["metric"] == "Fa"
+    part = part.assign(metric=part["metric"].where(~fa, FA_E6), value=part["value"].where(~fa, part["value"] * 1e6))
+    groups = natural_sorted(set(part["sequence"]))
+    values, status = _grid(part, "sequence", groups, IMAGESET_METRICS, _rows(part, pres))
+    notes = (
+        f"Protocol {setting.protocol}, threshold {setting.threshold}: IoU and F1 pooled over the images, nIoU the "
+        "mean per-image IoU, Pd and Fa (unmatched predicted pixels over all pixels, in 1e-6) as BasicIRSTD counts.",
+        *setting.notes,
+    )
+    return Table(f"table_imagesets{setting.suffix}", "Single-frame image sets", values, status, notes=notes)
+
+
+def table8_sequences(df: pd.DataFrame, setting: Setting, pres: Presentation) -> list[Table]:
+    """ODP and SNPR of each method on each clean sequence (the per-clip view of Table 8)."""
+    clean = _for_setting(df, setting).query("noise == 'none'")
+    tables = []
+    for metric in PER_SEQUENCE_METRICS:
+        scored = clean[(clean["status"] == "failed") | (clean["metric"] == metric)]
+        if not (scored["status"] == "ok").any():
+            continue
+        groups = natural_sorted(set(scored["sequence"]))
+        values, status = _grid(scored, "sequence", groups, (metric,), _rows(scored, pres))
+        values, status = _average(values, status, groups)
+        values, status, cites = _present(scored, pres, values, status)
+        key = f"table8_sequences_{metric.removeprefix('AUC_').lower()}{setting.suffix}"
+        notes = (
+            "Per sequence and the mean over " + captions.data_sentence(scored, groups, pres),
+            captions.protocol_sentence(setting.protocol),
+            *setting.notes,
+        )
+        decimals = pres.table_decimals("table8")
+        tables.append(
+            Table(key, f"{metric} per sequence", values, status, notes=notes, decimals=decimals, cite_keys=cites)
+        )
+    return tables
+
+
+def table_checkpoints(df: pd.DataFrame, setting: Setting, pres: Presentation) -> Table | None:
+    """ODP after each fit checkpoint and at the end, per method variant and clean sequence (run config ``checkpoints``).
+
+    ``df`` holds the checkpoint rows and the final rows; only variants with checkpoints appear.
+    """
+    part = _for_setting(df, setting).query("noise == 'none'")
+    marked = part["checkpoint"].notna()
+    fitted = set(part.loc[marked, "variant"])
+    part = part[part["variant"].isin(fitted)]
+    if part.empty:
+        return None
+    steps = part["checkpoint"].astype("Int64").astype(str).where(part["checkpoint"].notna(), FINAL)
+    part = part.assign(step=steps, variant=part["variant"] + " on " + part["sequence"])
+    groups = [*natural_sorted(set(steps) - {FINAL}), FINAL]
+    values, status = _grid(part, "step", groups, ("AUC_ODP",), _rows(part, pres))
+    notes = (
+        f"AUC_ODP of the maps after that many optimiser steps; {FINAL}: the fit's last step.",
+        f"Protocol {setting.protocol}.",
+    )
+    return Table(f"checkpoints_odp{setting.suffix}", "AUC_ODP at fit checkpoints", values, status, notes=notes)
+
+
+def final_results(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of final results: those of fit checkpoints (a ``checkpoint`` step count) left out."""
+    return df[df["checkpoint"].isna()] if "checkpoint" in df else df
+
+
 def build_tables(df: pd.DataFrame, pres: Presentation | None = None) -> list[Table]:
     """Every table of the report, in report order (metric tables per evaluation setting).
 
     ``pres`` names and orders rows and columns (default: the registry's names
     and the paper's order; ``Seq. k`` numbered over this run's sequences).
+    Rows of fit checkpoints appear only in the checkpoint table; every other table shows final results.
     """
     if "variant" not in df.columns:
         df = df.assign(variant=variant_labels(df))
     pres = (pres or Presentation()).with_sequences(df["sequence"])
+    everything = df
+    df = final_results(df)
     tables: list[Table] = []
     for setting in evaluation_settings(df):
+        if setting.protocol.split("@", 1)[0] == IMAGESET_PROTOCOL:
+            tables += [t for t in (table_imagesets(df, setting, pres),) if t is not None]
+            continue
         tables += [t for t in (table8_auc3d(df, setting, pres),) if t is not None]
+        tables += table8_sequences(df, setting, pres)
         tables += table9_detection(df, setting, pres)
         tables += table12_noise(df, setting, pres)
+        if "checkpoint" in everything and everything["checkpoint"].notna().any():
+            tables += [t for t in (table_checkpoints(everything, setting, pres),) if t is not None]
     tables += [t for t in (table10_runtime(df, pres), table11_params(df, pres)) if t is not None]
     if not tables:
         log.warning("the results table holds no rows a report table can use")

@@ -130,8 +130,11 @@ def load_job_sequence(job: JobRef, data_root: str | Path | None) -> Sequence | N
         )
         return None
     ref, frames, recorded_root = request
+    job_fields = meta.get("job") if isinstance(meta.get("job"), dict) else {}
+    crop = job_fields.get("crop")  # a cropped job's maps cover its window only
     try:
-        return load_sequence(ref, data_root or recorded_root, frames)
+        seq = load_sequence(ref, data_root or recorded_root, frames)
+        return seq if not crop else seq.crop((int(crop[0]), int(crop[1])), (int(crop[2]), int(crop[3])))
     except (IstdbenchError, OSError) as exc:
         log.warning("cannot reload %s for the visual grid (%s); it is left out", ref, exc)
         return None

@@ -35,9 +35,24 @@ without a chunk length takes the method's ``chunk_length``). A top-level
 ``binarize`` is the default of every method entry (default ``"none"``).
 ``[display]`` and ``[labels]`` say how reports name and order things
 (`istdbench.core.display`); they change no job.
+
+A method entry's ``checkpoints = [500, 1000, 2000]`` also scores an iterative
+fit's maps after those step counts (`Method.detect_checkpoints`: one fit gives
+them all); their rows carry the step count in the ``checkpoint`` column and
+report tables of final results leave them out. A sequences block's
+``crop = [row0, row1, col0, col1]`` (zero-based, ends exclusive) fits and
+scores only that window of every frame; the sequence's name says so
+(``daub/sequence2[32:160,36:164]``) and it is part of the job's identity.
+
 ``on_bad_data = "skip"`` leaves out a clip that cannot be loaded (a bad
 annotation file, unreadable frames) with a warning, instead of refusing the
 whole run (``"fail"``, the default).
+
+A sequences block may name image sets (``refs = ["sirst"]``) with a ``split``
+(``split = "test_NUAA-SIRST"``; default the whole set); only single-frame
+methods run on them. ``gt = "derived:RULE"`` (per block, or top-level as the
+default of every block) scores the block against masks grown from its points
+(`istdbench.datasets.derived`); the rows say so in their ``gt`` column.
 """
 
 from __future__ import annotations
@@ -69,8 +84,10 @@ TOP_KEYS = (
     "labels",
     "report",
     "on_bad_data",
+    "gt",
 )
-METHOD_KEYS = ("preset", "set", "label", "binarize")
+BLOCK_KEYS = ("refs", "frames", "noise", "split", "gt", "crop")
+METHOD_KEYS = ("preset", "set", "label", "binarize", "checkpoints")
 MAPS_CHOICES = ("target", "all", "none")
 BAD_DATA_CHOICES = ("fail", "skip")
 """``on_bad_data``: a clip that cannot be loaded stops the run before it starts (``fail``) or is left out."""
@@ -87,6 +104,7 @@ class MethodSpec:
     overrides: tuple[tuple[str, Any], ...] = ()
     label: str = ""
     binarize: tuple[str, ...] | None = None  # None: the config's top-level rule(s)
+    checkpoints: tuple[int, ...] = ()  # earlier step counts of an iterative fit also scored
 
     @property
     def override_dict(self) -> dict[str, Any]:
@@ -100,11 +118,18 @@ class MethodSpec:
 
 @dataclass(frozen=True)
 class SequenceBlock:
-    """Sequences sharing a frame range (1-based inclusive, None: all) and a list of noise settings."""
+    """Sequences sharing a frame range (1-based inclusive, None: all) and a list of noise settings.
+
+    ``split``: the named split of the block's image sets (None: the whole set; sequences take none).
+    ``gt``: the ground-truth source, ``""`` for the data's own annotations or a ``derived:...`` spec.
+    """
 
     refs: tuple[str, ...]
     frames: tuple[int, int] | None = None
     noise: tuple[str, ...] = ("none",)
+    split: str | None = None
+    gt: str = ""
+    crop: tuple[int, int, int, int] | None = None  # row0, row1, col0, col1 (zero-based, ends exclusive)
 
 
 @dataclass(frozen=True)
@@ -133,7 +158,7 @@ class RunConfig:
     sequences: tuple[SequenceBlock, ...]
     seeds: tuple[int, ...] = (0,)
     protocols: tuple[str, ...] = ("tensoristd",)
-    threshold: str = "ratio:0.5"
+    threshold: str | None = None  # None: each protocol's own (ratio:0.5; minmax:0.5 for basicirstd)
     device: str = "cpu"
     maps: str = "target"
     threads: int | None = None
@@ -208,6 +233,7 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         raise InvalidParameterError(f"{where} names no sequences: add at least one [[sequences]] block.")
     default_noise = _str_list(data.get("noise", ["none"]), "noise", where)
     default_frames = _frames(data.get("frames"), "frames", where)
+    default_gt = _typed(data.get("gt", ""), str, "gt", where)
     maps = _typed(data.get("maps", "target"), str, "maps", where)
     if maps not in MAPS_CHOICES:
         raise InvalidParameterError(f"'maps' in {where} must be one of {list(MAPS_CHOICES)}. Got {maps!r}.")
@@ -226,10 +252,10 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         name=_typed(data.get("name", default_name), str, "name", where),
         description=_typed(data.get("description", ""), str, "description", where),
         methods=_methods(data["methods"], where),
-        sequences=_sequences(data["sequences"], default_frames, default_noise, where),
+        sequences=_sequences(data["sequences"], default_frames, default_noise, default_gt, where),
         seeds=tuple(dict.fromkeys(seeds)),
         protocols=_str_list(data.get("protocols", ["tensoristd"]), "protocols", where),
-        threshold=_typed(data.get("threshold", "ratio:0.5"), str, "threshold", where),
+        threshold=_typed(data["threshold"], str, "threshold", where) if "threshold" in data else None,
         device=_typed(data.get("device", "cpu"), str, "device", where),
         maps=maps,
         threads=threads,
@@ -319,11 +345,14 @@ def _method_entry(name: str, item: Any, where: str) -> MethodSpec:
     frozen = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()))
     variant = _typed(item.get("label", ""), str, f"{label}.label", where)
     rules = _str_list(item["binarize"], f"{label}.binarize", where) if "binarize" in item else None
-    return MethodSpec(name=name, preset=preset, overrides=frozen, label=variant.strip(), binarize=rules)
+    marks = _int_list(item.get("checkpoints", []), f"{label}.checkpoints", where)
+    return MethodSpec(
+        name=name, preset=preset, overrides=frozen, label=variant.strip(), binarize=rules, checkpoints=marks
+    )
 
 
 def _sequences(
-    value: Any, default_frames: tuple[int, int] | None, default_noise: tuple[str, ...], where: str
+    value: Any, default_frames: tuple[int, int] | None, default_noise: tuple[str, ...], default_gt: str, where: str
 ) -> tuple[SequenceBlock, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(b, dict) for b in value):
         raise InvalidParameterError(f"'sequences' in {where} must be one or more [[sequences]] blocks.")
@@ -331,8 +360,8 @@ def _sequences(
     for i, block in enumerate(value, start=1):
         label = f"sequences block {i}"
         for key in block:
-            if key not in ("refs", "frames", "noise"):
-                raise unknown_name(f"key of {label} in {where}:", key, ("refs", "frames", "noise"))
+            if key not in BLOCK_KEYS:
+                raise unknown_name(f"key of {label} in {where}:", key, BLOCK_KEYS)
         if "refs" not in block:
             raise InvalidParameterError(f"{label} in {where} has no 'refs' list of sequence names.")
         blocks.append(
@@ -340,6 +369,9 @@ def _sequences(
                 refs=_str_list(block["refs"], f"{label}: refs", where),
                 frames=_frames(block["frames"], f"{label}: frames", where) if "frames" in block else default_frames,
                 noise=_str_list(block["noise"], f"{label}: noise", where) if "noise" in block else default_noise,
+                split=_typed(block["split"], str, f"{label}: split", where) if "split" in block else None,
+                gt=_typed(block.get("gt", default_gt), str, f"{label}: gt", where),
+                crop=_crop(block["crop"], f"{label}: crop", where) if "crop" in block else None,
             )
         )
     return tuple(blocks)
@@ -354,6 +386,22 @@ def _frames(value: Any, label: str, where: str) -> tuple[int, int] | None:
             f"'{label}' in {where} must be [first, last], 1-based inclusive with first <= last. Got {value!r}."
         )
     return (value[0], value[1])
+
+
+def _crop(value: Any, label: str, where: str) -> tuple[int, int, int, int]:
+    ok = isinstance(value, list) and len(value) == 4 and all(_is_int(v) for v in value)
+    if not ok or not (0 <= value[0] < value[1] and 0 <= value[2] < value[3]):
+        raise InvalidParameterError(
+            f"'{label}' in {where} must be [row0, row1, col0, col1], zero-based with ends exclusive "
+            f"(row0 < row1, col0 < col1). Got {value!r}."
+        )
+    return (value[0], value[1], value[2], value[3])
+
+
+def _int_list(value: Any, label: str, where: str) -> tuple[int, ...]:
+    if not isinstance(value, list) or not all(_is_int(v) and v >= 1 for v in value):
+        raise InvalidParameterError(f"'{label}' in {where} must be a list of positive integers. Got {value!r}.")
+    return tuple(sorted(set(value)))
 
 
 def _str_list(value: Any, label: str, where: str) -> tuple[str, ...]:

@@ -9,8 +9,22 @@ version and the threshold protocol. Equal keys mean
 equal results, so a stored job is reused; a changed config, method file,
 frame or protocol version changes the key and only those jobs run again.
 
-Jobs that differ only in the metric protocol share a *detection key* and are
-grouped into one `Task`, so the method runs once for them. Tasks carry
+A sequence block may name image sets instead (``split`` picks the images):
+only single-frame methods run on them, a multi-frame method named for one is
+an error (with ``methods = "all"`` it is left out of those jobs, logged), and
+they take no frame range or added noise. A block's ``gt = "derived:..."``
+makes its jobs score masks grown from the points (`istdbench.datasets.derived`):
+the spec is part of the job key and of every row (``gt``), never of the
+detection key, so the maps are computed once for real and derived truth.
+
+A sequences block's ``crop`` window is part of the sequence's identity (its
+name carries it; the data hash is that of the whole frames). A method entry's
+``checkpoints`` add one job per earlier step count (its key adds the count, its
+detection key is the full fit's), so one fit scores them all.
+
+Jobs that differ only in the metric protocol (or are checkpoints of one fit)
+share a *detection key* and are grouped into one `Task`, so the method runs
+once for them. Tasks carry
 sequence references, never arrays: a Dask worker loads the data itself.
 """
 
@@ -27,11 +41,14 @@ import numpy as np
 
 from istdbench.core.device import check_device
 from istdbench.core.errors import DataError, InvalidParameterError
+from istdbench.core.method import Method
 from istdbench.core.registry import create_method, get_method, list_methods
-from istdbench.core.types import Sequence
+from istdbench.core.types import ImageSet, Sequence
 
 from .codeversion import KEY_LENGTH, code_version
-from .config import MethodSpec, RunConfig
+from .config import MethodSpec, RunConfig, SequenceBlock
+
+log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +62,17 @@ class SequenceInfo:
     name: str
     data_hash: str
     truth_hash: str
-    shape: tuple[int, int, int]
-    frame_numbers: tuple[int, int]  # first and last 1-based source frame
+    shape: tuple[int, int, int]  # an image set: (images, 1, mean pixels per image): the product is its pixel count
+    frame_numbers: tuple[int, int]  # first and last 1-based source frame; an image set: (1, images)
+    split: str | None = None  # None: a sequence; an image set: its canonical split ("" = the whole set)
+    crop: tuple[int, int, int, int] | None = None  # window of every frame (row0, row1, col0, col1)
 
     def identity(self) -> dict[str, Any]:
         """What makes two references the same input: the name, the frames and the data (not the spelling)."""
-        return {"name": self.name, "frames": self.frame_numbers, "data_hash": self.data_hash}
+        if self.split is not None:
+            return {"name": self.name, "data_hash": self.data_hash}
+        window = {} if self.crop is None else {"crop": list(self.crop)}
+        return {"name": self.name, "frames": self.frame_numbers, "data_hash": self.data_hash, **window}
 
 
 @dataclass(frozen=True)
@@ -75,13 +97,22 @@ class Job:
     protocol_version: str
     threshold: str
     label: str = ""  # the run config's name for this method variant (empty: none given)
+    split: str | None = None  # None: a sequence; an image set: the split requested ("" = the whole set)
+    gt: str = ""  # ground truth: "" the data's own annotations, else a canonical "derived:..." spec
+    crop: tuple[int, int, int, int] | None = None  # window of every frame fitted and scored (None: whole frames)
+    checkpoint: int | None = None  # score the fit's maps after this many steps (None: the final maps)
+
+    @property
+    def is_image_set(self) -> bool:
+        return self.split is not None
 
     @property
     def dataset(self) -> str:
         return self.sequence.split("/", 1)[0]
 
     def describe(self) -> str:
-        return f"{self.method}[{self.preset}] on {self.sequence} (noise {self.noise}, seed {self.seed})"
+        at = "" if self.checkpoint is None else f" after {self.checkpoint} steps"
+        return f"{self.method}[{self.preset}]{at} on {self.sequence} (noise {self.noise}, seed {self.seed})"
 
 
 @dataclass(frozen=True)
@@ -120,26 +151,30 @@ def plan_jobs(
     device = check_device(device or cfg.device)
     variants = _resolve_methods(cfg, device)
     protocols = _resolve_protocols(cfg.protocols)
-    threshold = canonical_threshold(cfg.threshold)
+    threshold = None if cfg.threshold is None else canonical_threshold(cfg.threshold)
     noises = {spec: canonical_noise(spec) for block in cfg.sequences for spec in block.noise}
-    seqs: dict[tuple[str, tuple[int, int] | None], SequenceInfo | None] = {}
+    gts = {block.gt: canonical_gt(block.gt) for block in cfg.sequences}
+    seqs: dict[tuple, SequenceInfo | None] = {}  # (ref, frames, split, crop) -> what loads
     for block in cfg.sequences:
         for ref in block.refs:
-            if (ref, block.frames) not in seqs:
-                seqs[ref, block.frames] = _loadable(cfg, ref, block.frames, data_root, skipped)
+            where = (ref, block.frames, block.split, block.crop)
+            if where not in seqs:
+                seqs[where] = _loadable(cfg, ref, block.frames, block.split, data_root, skipped, block.crop)
     if not any(seqs.values()):
         raise DataError(f"run config {cfg.source or cfg.name!r}: no sequence could be loaded (all skipped).")
     jobs: list[Job] = []
-    for block in cfg.sequences:
+    for i, block in enumerate(cfg.sequences, start=1):
         for ref in block.refs:
-            info = seqs[ref, block.frames]
+            info = seqs[ref, block.frames, block.split, block.crop]
             if info is None:
                 continue
+            usable = _check_image_set_block(cfg, block, i, info, variants)
             for noise_spec in block.noise:
                 for seed in cfg.seeds:
-                    for variant in variants:
+                    for variant in usable:
                         scored = _variant_protocols(variant, protocols, cfg.binarize)
-                        jobs.extend(_jobs_for(variant, info, noises[noise_spec], seed, scored, threshold))
+                        new = _jobs_for(variant, info, noises[noise_spec], seed, scored, threshold, gts[block.gt])
+                        jobs.extend(new)
     return list({j.key: j for j in jobs}.values())
 
 
@@ -147,12 +182,14 @@ def _loadable(
     cfg: RunConfig,
     ref: str,
     frames: tuple[int, int] | None,
+    split: str | None,
     data_root: str | Path | None,
     skipped: dict[str, str] | None,
+    crop: tuple[int, int, int, int] | None = None,
 ) -> SequenceInfo | None:
     """`sequence_info`, or None for data that cannot be loaded when the config skips bad data."""
     try:
-        return sequence_info(ref, frames, data_root)
+        return sequence_info(ref, frames, data_root, split, crop)
     except DataError as exc:
         if cfg.on_bad_data != "skip":
             raise DataError(
@@ -162,6 +199,39 @@ def _loadable(
         if skipped is not None:
             skipped[ref] = str(exc)
         return None
+
+
+def _check_image_set_block(
+    cfg: RunConfig, block: SequenceBlock, index: int, info: SequenceInfo, variants: list[_Variant]
+) -> list[_Variant]:
+    """The variants that run on ``info``: all of them for a sequence, the single-frame ones for an image set.
+
+    Raises
+    ------
+    InvalidParameterError
+        A method named for an image set is multi-frame, the block adds noise to an image set, or gives
+        a split for a sequence.
+    """
+    where = f"sequences block {index} of run config {cfg.source or cfg.name!r}"
+    if info.split is None:
+        if block.split is not None:
+            raise InvalidParameterError(f"{where}: {info.ref!r} is a sequence; 'split' applies to image sets only.")
+        return variants
+    if any(n != "none" for n in block.noise):
+        raise InvalidParameterError(
+            f'{where}: {info.ref!r} is an image set; added noise applies to sequences only (use noise = ["none"]).'
+        )
+    single = [v for v in variants if get_method(v.spec.name).kind == "single-frame"]
+    multi = sorted({v.spec.name for v in variants} - {v.spec.name for v in single})
+    if multi and cfg.methods != "all":
+        raise InvalidParameterError(
+            f"{where}: image set {info.name!r} is a set of single images, but {', '.join(multi)} "
+            f"{'is a multi-frame method' if len(multi) == 1 else 'are multi-frame methods'}; run image sets with "
+            "single-frame methods only (put them in a config of their own)."
+        )
+    if multi:
+        log.info("image set %s: multi-frame method(s) %s left out (they need a sequence)", info.name, ", ".join(multi))
+    return single
 
 
 def group_tasks(
@@ -212,6 +282,8 @@ def _resolve_methods(cfg: RunConfig, device: str) -> list[_Variant]:
         cls = get_method(spec.name)
         dev = device if cls.gpu_capable else "cpu"
         method = create_method(spec.name, spec.preset, spec.override_dict, dev)
+        if spec.checkpoints:  # checked now, so a bad step count is reported before anything runs
+            _check_checkpoints(method, spec)
         variants.append(
             _Variant(
                 spec=spec,
@@ -225,6 +297,22 @@ def _resolve_methods(cfg: RunConfig, device: str) -> list[_Variant]:
             )
         )
     return variants
+
+
+def _check_checkpoints(method: Method, spec: MethodSpec) -> None:
+    """Raise unless ``method`` has fit checkpoints and every one of ``spec.checkpoints`` is within its fit."""
+    name = method.checkpoint_parameter
+    if name is None:
+        raise InvalidParameterError(
+            f"methods.{spec.name} has checkpoints, but {spec.name!r} is not an iterative fit that gives maps "
+            "along the way."
+        )
+    total = getattr(method.config, name)
+    bad = [k for k in spec.checkpoints if k > total]
+    if bad:
+        raise InvalidParameterError(
+            f"methods.{spec.name} checkpoints {bad} exceed the fit's {total} steps (its {name!r})."
+        )
 
 
 def _resolve_protocols(specs: tuple[str, ...]) -> dict[str, str]:
@@ -267,26 +355,70 @@ def canonical_noise(spec: str) -> str:
     return str(parse_noise(spec))
 
 
-def sequence_info(ref: str, frames: tuple[int, int] | None, data_root: str | Path | None) -> SequenceInfo:
-    """Load a sequence once to learn its name, shape and data hash (errors name the bad reference)."""
-    from istdbench.datasets.catalog import load_sequence
+def canonical_gt(spec: str) -> str:
+    """The canonical ground-truth source: ``""`` (the data's own) or a ``derived:...`` spec (validates it)."""
+    from istdbench.datasets.derived import canonical_gt as canonical
 
-    seq = load_sequence(ref, data_root=data_root, frames=frames)
+    return canonical(spec)
+
+
+def sequence_info(
+    ref: str,
+    frames: tuple[int, int] | None,
+    data_root: str | Path | None,
+    split: str | None = None,
+    crop: tuple[int, int, int, int] | None = None,
+) -> SequenceInfo:
+    """Load a sequence (or image set) once to learn its name, shape and data hash (errors name the bad reference).
+
+    With ``crop``, name, shape and ground truth are the window's; the data hash stays the whole frames'.
+    """
+    from istdbench.datasets.catalog import load_data
+
+    seq = load_data(ref, data_root=data_root, frames=frames, split=split)
+    if isinstance(seq, ImageSet):
+        if crop is not None:
+            raise InvalidParameterError(f"{ref!r} is an image set: 'crop' applies to sequences only.")
+        return SequenceInfo(
+            ref=ref,
+            frames=None,
+            name=seq.label,
+            data_hash=seq.provenance.data_hash,
+            truth_hash=truth_hash(seq),
+            shape=(len(seq), 1, round(seq.n_pixels / len(seq))),
+            frame_numbers=(1, len(seq)),
+            split=seq.split,
+        )
+    data_hash = seq.provenance.data_hash
+    seq = crop_sequence(seq, crop)
     numbers = seq.provenance.frame_numbers
     return SequenceInfo(
         ref=ref,
         frames=frames,
         name=seq.name,
-        data_hash=seq.provenance.data_hash,
+        data_hash=data_hash,
         truth_hash=truth_hash(seq),
         shape=seq.shape,
         frame_numbers=(numbers[0], numbers[-1]),
+        crop=crop,
     )
 
 
-def truth_hash(seq: Sequence) -> str:
+def crop_sequence(seq: Sequence, crop: tuple[int, int, int, int] | None) -> Sequence:
+    """The window ``crop`` = (row0, row1, col0, col1) of every frame, or ``seq`` itself for None."""
+    if crop is None:
+        return seq
+    return seq.crop((crop[0], crop[1]), (crop[2], crop[3]))
+
+
+def truth_hash(seq: Sequence | ImageSet) -> str:
     """Hash of the ground truth (masks and points): an edited annotation file changes the metric jobs' keys."""
     digest = hashlib.sha256()
+    if isinstance(seq, ImageSet):
+        for mask in seq.masks or ():
+            digest.update(f"mask{mask.shape}".encode())
+            digest.update(np.packbits(mask).tobytes())
+        return digest.hexdigest()[:KEY_LENGTH]
     if seq.masks is not None:
         digest.update(b"masks")
         digest.update(np.packbits(seq.masks).tobytes())
@@ -298,8 +430,17 @@ def truth_hash(seq: Sequence) -> str:
 
 
 def _jobs_for(
-    v: _Variant, info: SequenceInfo, noise: str, seed: int, protocols: dict[str, str], threshold: str
+    v: _Variant,
+    info: SequenceInfo,
+    noise: str,
+    seed: int,
+    protocols: dict[str, str],
+    threshold: str | None,
+    gt: str = "",
 ) -> list[Job]:
+    """The jobs of one detection, one per protocol (``threshold`` None: each protocol's default rule)."""
+    from istdbench.metrics.protocols import get_protocol
+
     detection = {
         "method": v.spec.name,
         "code": v.code,
@@ -313,11 +454,15 @@ def _jobs_for(
     if v.inputs:  # only methods that read files of their own (weights); keeps every other key as it was
         detection["inputs"] = dict(v.inputs)
     det_key = content_key(detection)
+    total = v.config.get(get_method(v.spec.name).checkpoint_parameter or "", None)
+    marks = [None, *(k for k in v.spec.checkpoints if k != total)]  # None: the final maps
     return [
         Job(
             key=content_key(
-                {"detection": det_key, "truth": info.truth_hash, "protocol": version, "threshold": threshold}
+                {"detection": det_key, "truth": info.truth_hash, "protocol": version, "threshold": rule}
                 | ({"label": v.spec.label} if v.spec.label else {})
+                | ({"gt": gt} if gt else {})
+                | ({"checkpoint": mark} if mark is not None else {})
             ),
             detection_key=det_key,
             method=v.spec.name,
@@ -334,10 +479,16 @@ def _jobs_for(
             seed=seed,
             protocol=name,
             protocol_version=version,
-            threshold=threshold,
+            threshold=rule,
             label=v.spec.label,
+            split=info.split,
+            gt=gt,
+            crop=info.crop,
+            checkpoint=mark,
         )
+        for mark in marks
         for name, version in protocols.items()
+        for rule in (threshold or canonical_threshold(get_protocol(name).default_threshold),)
     ]
 
 
