@@ -122,13 +122,15 @@ def test_evaluate_gt_names_the_rule(tmp_path):
         Image.fromarray(np.round(f * 255).astype(np.uint8)).save(folder / f"{t:04d}.png")
     (tmp_path / "toy" / "clip.txt").write_text("10\t11\n10\t11\n10\t11\n")  # 1-based col, row of (row 10, col 9)
     run = CliRunner().invoke(
-        main, ["evaluate", str(maps), str(folder), "--gt", "derived:radius=5", "--json"], catch_exceptions=False
+        main,
+        ["evaluate", str(maps), str(folder), "--gt", "derived:radius=5", "--json", "--force"],  # maps of the array
+        catch_exceptions=False,
     )
     assert run.exit_code == 0, run.output
     out = json.loads(run.output)
     assert out["gt"] == parse_derived("derived:radius=5").spec
     assert "IoU" in out and "F1" in out  # pixel metrics exist only with masks: these are the derived ones
-    plain = json.loads(CliRunner().invoke(main, ["evaluate", str(maps), str(folder), "--json"]).output)
+    plain = json.loads(CliRunner().invoke(main, ["evaluate", str(maps), str(folder), "--json", "--force"]).output)
     assert plain["gt"] == "" and "IoU" not in plain
     bad = CliRunner().invoke(main, ["evaluate", str(maps), str(folder), "--gt", "derived:size=3"])
     assert bad.exit_code == 2 and "Unknown parameter of derived masks 'size'" in bad.output
