@@ -62,6 +62,11 @@ METHODS: list[BenchEntry] = [
     BenchEntry("ipi-paper", "ipi", "paper", None),
     BenchEntry("stt-tensoristd", "stt", "tensoristd", "STT"),
     BenchEntry("stt-paper", "stt", "paper", None),
+    # ASTTV-NTLA and NPSTT (issue 16). ASTTV-NTLA starts from our seeded draw here, not from Octave's
+    # (tests/test_reference_asttv_npstt.py injects that one): its difference column is the start's effect.
+    BenchEntry("asttv-ntla-original", "asttv-ntla", "original", "ASTTV_NTLA"),
+    BenchEntry("asttv-ntla-paper", "asttv-ntla", "paper", None),
+    BenchEntry("npstt-paper", "npstt", "paper", "NPSTT"),
 ]
 
 

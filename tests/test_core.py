@@ -183,6 +183,8 @@ FAST_OVERRIDES: dict[str, dict[str, object]] = {
     "ipi": {},
     "pstnn": {},
     "stt": {"tol": 1e-2},
+    "asttv-ntla": {"max_iter": 10},
+    "npstt": {"patch_size": 16, "step": 16},
     "neurstt": {"iterations": 3},
     "3dstpm": {"iterations": 3},
     "nftdgstv": {"max_iter": 5},

@@ -107,8 +107,12 @@ def test_gram_and_svd_solvers_agree(rng: np.random.Generator) -> None:
     svd, ranks_svd = tnn_prox(x, 0.8, axis=1, solver="svd")
     np.testing.assert_allclose(gram, svd, rtol=0, atol=1e-10)
     np.testing.assert_array_equal(ranks_gram, ranks_svd)
-    with pytest.raises(ValueError, match="n_keep"):
-        tnn_prox(x, 0.8, axis=1, n_keep=1)
+    # leading singular values kept, per tensor and Fourier slice (NPSTT's capped thresholding)
+    n_keep = np.array([[1, 0, 2, 0], [0, 3, 1, 1], [2, 2, 0, 1]])
+    gram_k, ranks_k = tnn_prox(x, 0.8, axis=1, n_keep=n_keep)
+    svd_k, ranks_k_svd = tnn_prox(x, 0.8, axis=1, n_keep=n_keep, solver="svd")
+    np.testing.assert_allclose(gram_k, svd_k, rtol=0, atol=1e-10)
+    np.testing.assert_array_equal(ranks_k, ranks_k_svd)
 
 
 def test_fspecial_gaussian_matches_matlab() -> None:

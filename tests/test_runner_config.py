@@ -180,10 +180,10 @@ def test_bad_device_is_refused_even_for_cpu_methods(device, match):
 def test_paper_config_plans_on_the_real_data(data_root, weights_root):
     jobs = plan_jobs(load_config("paper"), data_root=data_root)
     variants = {(j.method, j.preset) for j in jobs}
-    assert ("neurstt", "paper") in variants and ("neurstt", "authors") in variants and len(variants) == 12
+    assert ("neurstt", "paper") in variants and ("neurstt", "authors") in variants and len(variants) == 14
     assert {("rpcanet", "sirst"), ("rdian", "irdst")} <= variants
     clean = [j for j in jobs if j.noise == "none"]
     assert len({j.sequence for j in clean}) == 11
     assert {j.shape[0] for j in jobs if j.sequence != "city/city2"} == {80}
     assert {j.noise for j in jobs} == {"none", "gaussian:snr=5", "gaussian:snr=15", "cross", "vline"}
-    assert len(jobs) == 12 * (11 + 8 * 4)
+    assert len(jobs) == 14 * (11 + 8 * 4)

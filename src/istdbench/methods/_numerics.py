@@ -97,7 +97,7 @@ def corner_prior(img: np.ndarray, size: int = 3) -> np.ndarray:
     return mat2gray(strength)
 
 
-def svt_gram(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
+def svt_gram(x: np.ndarray, tau: float, n_keep: int | np.ndarray = 0) -> tuple[np.ndarray, np.ndarray]:
     """Singular value thresholding of a matrix or a batch of matrices through ``eigh`` of the Gram matrix.
 
     Singular value thresholding (``U max(S - tau, 0) V^H`` per matrix), for real
@@ -106,12 +106,16 @@ def svt_gram(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     and STT that is several times cheaper than a batched SVD, and only the
     eigenvectors of the retained singular values enter the product.
 
+    ``n_keep`` (an int, or ints broadcastable to the batch shape ``...``)
+    leaves that many leading singular values of each matrix unshrunk: the
+    capped / partial-sum thresholding of NPSTT.
+
     Returns
     -------
     result : ndarray of shape (..., m, n)
         The thresholded matrices.
     ranks : ndarray of int, shape (...)
-        Number of singular values above ``tau`` per matrix.
+        Number of singular values kept (exempt or above ``tau``) per matrix.
 
     Notes
     -----
@@ -127,17 +131,20 @@ def svt_gram(x: np.ndarray, tau: float) -> tuple[np.ndarray, np.ndarray]:
     batch = gram.shape[:-2]
     out = np.zeros(x.shape, dtype=np.result_type(x.dtype, np.float64))
     ranks = np.zeros(batch, dtype=np.int64)
+    exempt = np.broadcast_to(np.clip(np.asarray(n_keep, dtype=np.int64), 0, gram.shape[-1]), batch)
     # Gershgorin: s_max^2 <= max row sum of |gram|, so a matrix under that bound keeps
     # nothing and needs no eigendecomposition (exact; about a sixth of STT's slices).
-    todo = np.abs(gram).sum(axis=-1).max(axis=-1, initial=0.0) > tau * tau
+    todo = (np.abs(gram).sum(axis=-1).max(axis=-1, initial=0.0) > tau * tau) | (exempt > 0)
     if not todo.any():
         return out.astype(x.dtype, copy=False), ranks
     a_t, gram_t = a[todo], gram[todo]
     evals, evecs = np.linalg.eigh(gram_t)  # ascending
     s = np.sqrt(np.clip(evals, 0.0, None))
-    keep = s > tau
-    ranks[todo] = keep.sum(axis=-1)
-    scale = np.where(keep, 1.0 - tau / np.where(keep, s, 1.0), 0.0)
+    k = s.shape[-1]
+    top = np.arange(k) >= k - exempt[todo][:, None]  # the n_keep largest, in ascending order
+    above = s > tau
+    ranks[todo] = (above | top).sum(axis=-1)
+    scale = np.where(top, 1.0, np.where(above, 1.0 - tau / np.where(above, s, 1.0), 0.0))
     shrunk = np.zeros(a_t.shape, dtype=out.dtype)
     for rows, r in _rank_groups(ranks[todo]):
         v = evecs[rows, :, -r:]
@@ -166,7 +173,11 @@ def _rank_groups(ranks: np.ndarray) -> list[tuple[np.ndarray, int]]:
 
 
 def tnn_prox(
-    x: np.ndarray, tau: float, axis: int = -1, n_keep: int = 0, solver: Literal["gram", "svd"] = "gram"
+    x: np.ndarray,
+    tau: float,
+    axis: int = -1,
+    n_keep: int | np.ndarray = 0,
+    solver: Literal["gram", "svd"] = "gram",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Proximal step of ``tau`` times the tensor nuclear norm (or its partial sum), for one tensor or a batch.
 
@@ -176,10 +187,11 @@ def tnn_prox(
     singular values soft-thresholded by ``tau``, except its ``n_keep`` largest,
     which are kept as they are. ``n_keep=0`` is Lu et al.'s ``prox_tnn`` (STT);
     ``n_keep=N`` is PSTNN's ``prox_pstnn`` (threshold ``1/mu``), clipped to
-    ``min(n1, n2)``.
+    ``min(n1, n2)``; ints broadcastable to ``(..., n3 // 2 + 1)`` give one
+    count per tensor and Fourier slice (NPSTT's capped thresholding).
 
-    ``solver="gram"`` thresholds through `svt_gram` (cheaper for STT's many
-    small slices; ``n_keep`` must be 0); ``"svd"`` through a batched SVD, the
+    ``solver="gram"`` thresholds through `svt_gram` (cheaper for STT's and
+    NPSTT's many small slices); ``"svd"`` through a batched SVD, the
     arithmetic of PSTNN's MATLAB original.
 
     Returns
@@ -200,13 +212,11 @@ def tnn_prox(
     n3 = xs.shape[-3]
     xf = np.fft.rfft(xs, axis=-3)
     if solver == "gram":
-        if n_keep:
-            raise ValueError("tnn_prox: n_keep > 0 needs solver='svd'.")
-        shrunk, ranks = svt_gram(xf, tau)
+        shrunk, ranks = svt_gram(xf, tau, n_keep)
     else:
         u, s, vh = np.linalg.svd(xf, full_matrices=False)
-        k = min(max(int(n_keep), 0), s.shape[-1])
-        s[..., k:] = np.maximum(s[..., k:] - tau, 0.0)
+        lead = np.arange(s.shape[-1]) < np.asarray(n_keep)[..., None]
+        s = np.where(lead, s, np.maximum(s - tau, 0.0))
         ranks = np.count_nonzero(s > 0, axis=-1)
         shrunk = (u * s[..., None, :]) @ vh
     out = np.fft.irfft(shrunk, n=n3, axis=-3)

@@ -184,3 +184,24 @@ def fuse_patches(patches: np.ndarray, grid: PatchGrid, mode: Fusion = "last") ->
     covered = count > 0
     out[covered] = np.nanmedian(layers[:, covered], axis=0)
     return out
+
+
+def neighbour_origins(grid: PatchGrid, radius: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel origins of the (2k+1)^2 neighbours of every patch location, edge locations repeated.
+
+    STT and NPSTT stack each patch with its neighbours on the grid; past the
+    border the nearest edge patch stands in (their MATLAB codes pad the grid of
+    patches by replication). Returns row and column origins of shape
+    (n_patches, (2k+1)^2), locations in the grid's stacking order, the
+    neighbours in row-major order of their offsets (MATLAB ``for dr, for dc``).
+    """
+    nr, nc = len(grid.rows), len(grid.cols)
+    ir, ic = np.meshgrid(np.arange(nr), np.arange(nc), indexing="ij")
+    if grid.row_fastest:
+        ir, ic = ir.T, ic.T
+    ir, ic = ir.ravel(), ic.ravel()
+    d = np.arange(-radius, radius + 1)
+    dr, dc = np.repeat(d, len(d)), np.tile(d, len(d))
+    rows = grid.rows[np.clip(ir[:, None] + dr[None, :], 0, nr - 1)]
+    cols = grid.cols[np.clip(ic[:, None] + dc[None, :], 0, nc - 1)]
+    return rows, cols

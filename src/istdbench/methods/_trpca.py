@@ -34,7 +34,12 @@ def _norms(x: np.ndarray) -> np.ndarray:
 
 
 def trpca_admm(
-    data: np.ndarray, lam: float, settings: ADMMSettings, low_step: LowStep, reweight: Reweight | None = None
+    data: np.ndarray,
+    lam: float,
+    settings: ADMMSettings,
+    low_step: LowStep,
+    reweight: Reweight | None = None,
+    on_leave: Callable[[np.ndarray], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """ADMM for ``min ||L||_low + lam ||W . S||_1  s.t.  X = L + S, S >= 0`` on a batch of tensors.
 
@@ -50,6 +55,9 @@ def trpca_admm(
     nonzero; it then leaves the batch with its current L and S. All tensors
     share mu (they start together). A NaN or infinite weight forces its entry
     to 0 (``fmax``), as MATLAB's NaN-ignoring ``max`` does in PSTNN.
+    ``on_leave(keep)``, if given, is called with the mask of the active
+    tensors that stay whenever some leave, so that a stateful ``low_step``
+    (NPSTT's per-tensor rank caps) can drop their state.
 
     Parameters
     ----------
@@ -104,4 +112,6 @@ def trpca_admm(
                 active, x, s, y = active[keep], x[keep], s[keep], y[keep]
                 if weight is not None:
                     weight = weight[keep]
+                if on_leave is not None:
+                    on_leave(keep)
     return low, sparse, iterations, converged

@@ -30,7 +30,7 @@ from istdbench.core.method import Method, RawOutput
 from istdbench.core.registry import register
 
 from ._numerics import snap_to_8bit, tnn_prox
-from ._patches import FUSIONS, PatchGrid, fuse_patches, make_grid
+from ._patches import FUSIONS, fuse_patches, make_grid, neighbour_origins
 from ._trpca import trpca_admm
 
 log = logging.getLogger(__name__)
@@ -190,24 +190,6 @@ def trpca(data: np.ndarray, lam: float, cfg: STTConfig) -> tuple[np.ndarray, np.
     return low, sparse, iterations
 
 
-def _neighbour_origins(grid: PatchGrid, radius: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel origins of the (2k+1)^2 neighbours of every location, edge locations repeated.
-
-    Returns row and column origins of shape (n_patches, (2k+1)^2), the
-    neighbours in row-major order of their offsets (MATLAB ``for dr, for dc``).
-    """
-    nr, nc = len(grid.rows), len(grid.cols)
-    ir, ic = np.meshgrid(np.arange(nr), np.arange(nc), indexing="ij")
-    if grid.row_fastest:
-        ir, ic = ir.T, ic.T
-    ir, ic = ir.ravel(), ic.ravel()
-    d = np.arange(-radius, radius + 1)
-    dr, dc = np.repeat(d, len(d)), np.tile(d, len(d))
-    rows = grid.rows[np.clip(ir[:, None] + dr[None, :], 0, nr - 1)]
-    cols = grid.cols[np.clip(ic[:, None] + dc[None, :], 0, nc - 1)]
-    return rows, cols
-
-
 @dataclass(frozen=True)
 class STTResult:
     """Output of `stt`: maps in ``input_scale`` units and per-window solver facts."""
@@ -241,7 +223,7 @@ def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
     if p > min(h, w):
         raise DataError(f"STT needs frames of at least {p}x{p} pixels (patch_size); got {h}x{w}.")
     grid = make_grid((h, w), p, cfg.step, border=True, row_fastest=False)
-    nb_rows, nb_cols = _neighbour_origins(grid, cfg.patch_radius)
+    nb_rows, nb_cols = neighbour_origins(grid, cfg.patch_radius)
     n_nb = nb_rows.shape[1]
     offsets = cfg.frame_offsets()
     slice_rows = np.tile(nb_rows, (1, len(offsets)))  # (n_patches, n3): block by frame, neighbours inside

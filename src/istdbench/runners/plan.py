@@ -40,6 +40,8 @@ COST_MODEL: dict[tuple[str, str | None], tuple[float, str]] = {
     ("pstnn", "tensoristd"): (3.2, "PSTNN tensoristd, 0.21 s/frame at 256x256"),
     ("stt", None): (660.0, "STT paper, about 47 s per 7-frame window, 74 windows per 80 frames at 256x256"),
     ("stt", "tensoristd"): (29.0, "STT tensoristd, 1.92 s/frame on 80 frames at 256x256"),
+    ("asttv-ntla", None): (5.9, "ASTTV-NTLA, 0.39 CPU-s/frame at 256x256"),
+    ("npstt", None): (41.0, "NPSTT, 2.9 CPU-s per 7-frame window, 74 windows per 80 frames at 256x256"),
     ("neurstt", None): (0.018, "NeurSTT paper, 0.095 s/step at 256x256x80 on 2 threads"),
     ("3dstpm", None): (0.28, "3DSTPM, 1.48 s/step at 256x256x80 on 1 thread"),
     ("nftdgstv", None): (84.0, "NFTDGSTV, about 5.5 s/frame at 256x256 on a loaded machine"),
