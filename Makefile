@@ -39,3 +39,6 @@ check-golden: setup
 	$(BIN)/istdbench run quick -o results/ci-quick --no-resume
 	$(BIN)/python -m istdbench.runners.golden compare results/ci-quick $(GOLDEN)
 	$(BIN)/istdbench report results/ci-quick
+	# every table and paper figure of the report in a two-column test paper: no overfull box (needs pdflatex)
+	if command -v pdflatex >/dev/null; then $(BIN)/python -m istdbench.reports.texcheck results/ci-quick/report; \
+	else echo "pdflatex not installed: LaTeX check of the report skipped"; fi

@@ -81,7 +81,8 @@ def spy(monkeypatch):
 def test_unchanged_figures_are_reused_and_changed_ones_redrawn(tmp_path, spy):
     out = _two_sequence_run(tmp_path)
     first = write_report(out, formats="md", max_figures=1)
-    assert spy["drawn"][0] == ["roc3d", "roc3d", "roc_summary", "visual", "visual"]
+    # with the paper-layout grids of the drawn sequences (docs/paper-output.md)
+    assert spy["drawn"][0] == ["roc3d", "roc3d", "roc_grid", "roc_summary", "visual", "visual", "visual_paper"]
     assert "ROC summary, synthetic (tensoristd@1)" in first.figures
     index = (out / "report" / "index.md").read_text()
     assert "### 3-D ROC summaries" in index and "3-D ROC figures of 1 of 3 sequence(s) are not drawn" in index
@@ -106,7 +107,7 @@ def test_unchanged_figures_are_reused_and_changed_ones_redrawn(tmp_path, spy):
     write_report(out, formats="md", max_figures=1)
     assert spy["drawn"][4] == ["roc_summary"]  # s1 has no figure of its own at max_figures=1
     cached = {p.name for p in (out / "report" / CACHE_DIR).iterdir()}
-    assert len(cached) == 2 * 5 + 1  # the report's five figures in two formats, and sources.json
+    assert len(cached) == 2 * 7 + 1  # the report's seven figures in two formats, and sources.json
 
 
 def test_two_processes_draw_the_same_files(tmp_path, caplog):
@@ -117,8 +118,8 @@ def test_two_processes_draw_the_same_files(tmp_path, caplog):
     a = write_report(one, formats="md", jobs=1)
     with caplog.at_level(logging.INFO, logger="istdbench.reports.drawing"):
         b = write_report(two, formats="md", jobs=2)
-    assert "drawing 4 figure(s) with 2 process(es)" in caplog.text
-    assert a.figures == b.figures and len(a.figures) == 4 >= MIN_PARALLEL
+    assert "drawing 6 figure(s) with 2 process(es)" in caplog.text
+    assert a.figures == b.figures and len(a.figures) == 6 >= MIN_PARALLEL
     for paths in a.figures.values():
         for p in paths:
             assert (one / "report" / p).read_bytes() == (two / "report" / p).read_bytes(), p
@@ -130,8 +131,10 @@ def test_cli_figure_flags(tmp_path):
     args = ["report", str(out), "--formats", "md", "-j", "1", "--roc", "synthetic/s1", "--visual", "none"]
     res = runner.invoke(main, [*args, "--no-summary"])
     assert res.exit_code == 0, res.output
-    assert "7 table(s) and 1 figure(s) written" in res.output
+    assert "7 table(s) and 2 figure(s) written" in res.output  # its 3-D ROC and the paper-layout grid
     assert sorted(p.name for p in (out / "report" / "figures").iterdir()) == [
+        "fig9_roc_grid_1.pdf",
+        "fig9_roc_grid_1.png",
         "fig_roc3d_synthetic_s1.pdf",
         "fig_roc3d_synthetic_s1.png",
     ]

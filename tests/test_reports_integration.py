@@ -39,9 +39,13 @@ def test_report_of_a_synthetic_run(tmp_path):
     df = load_results(out)
     assert set(df["method"]) == {"tophat", "mpcm"} and (df["status"] == "ok").all()
     md = (out / "report" / "tables" / "table8_auc3d.md").read_text()
-    assert md.count("\n| mpcm |") == 1 and md.count("\n| tophat |") == 1
+    assert md.count("\n| MPCM |") == 1 and md.count("\n| Top-hat |") == 1
+    assert md.index("\n| Top-hat |") < md.index("\n| MPCM |")  # the paper's order, not the alphabet
     assert {"Visual comparison, synthetic (threshold ratio:0.5)"} <= set(report.figures)
     assert any(k.startswith("3-D ROC, synthetic/") for k in report.figures)
+    assert any(k.startswith("3-D ROC curves and the 2-D ROC") for k in report.figures)  # Figs. 9-11 layout
+    assert any(k.startswith("Noise examples on Seq. 1") for k in report.figures)  # Fig. 12(a)
+    assert (out / "report" / "figures" / "fig12a_noise_examples.pdf").is_file()
     index = (out / "report" / "index.md").read_text()
     assert "radius=" in index and "radii=" in index  # resolved parameters from the runner's job.json
     assert "of run config `tiny`" in index and "## Left out" not in index
@@ -55,7 +59,7 @@ def test_report_reloads_real_clip_for_the_visual_grid(tmp_path, data_root, monke
     ours = {"table8_auc3d", "table8_sequences_odp", "table8_sequences_snpr", "table9_target", "table10_runtime"}
     assert set(report.tables) == ours | replication
     target = (out / "report" / "tables" / "table9_target.md").read_text()
-    assert "daub/sequence1 Pd ↑" in target and "daub/sequence1 Fa ↓" in target
+    assert "| Method | Pd ↑ | Fa ↓ | AUC(τ,TPR) ↑ |" in target and "Seq. 1: daub/sequence1" in target
     assert "Visual comparison, daub (threshold ratio:0.5)" in report.figures
     monkeypatch.delenv("ISTDBENCH_DATA", raising=False)
     monkeypatch.chdir(tmp_path)  # so that "daub/sequence1" is not found as a relative folder either

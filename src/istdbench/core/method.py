@@ -51,7 +51,8 @@ class Method(ABC):
 
     Class attributes to set in a subclass: ``config_cls``, ``presets`` (name ->
     config; ``default_preset`` names the one used when none is asked for),
-    ``kind``, ``citation``, ``gpu_capable``. ``name`` is set by ``@register``.
+    ``kind``, ``citation``, ``gpu_capable``, and for reports ``display_name``,
+    ``cite_key``, ``paper_order``, ``category``. ``name`` is set by ``@register``.
     Iterative fits that can hand out their maps along the way name the config
     field that counts their optimiser steps in ``checkpoint_parameter`` and
     implement ``_detect_checkpoints`` (see `detect_checkpoints`).
@@ -67,6 +68,11 @@ class Method(ABC):
     learned: ClassVar[bool] = False
     reconstructed: ClassVar[bool] = False  # True where no original code exists
     checkpoint_parameter: ClassVar[str | None] = None  # config field counting optimiser steps (see detect_checkpoints)
+    # presentation only (istdbench.core.display; they never change a result or a job key)
+    display_name: ClassVar[str] = ""  # name printed in tables and legends ("" : the registered name)
+    cite_key: ClassVar[str] = ""  # BibTeX key cited after the name in LaTeX tables
+    paper_order: ClassVar[int] = 10_000  # rank in the seed paper's tables (HVS, optimisation, then learned)
+    category: ClassVar[str] = ""  # Table 10's category: HVS, Optim., DL, Filter
 
     def __init__(
         self,

@@ -368,6 +368,10 @@ class ASTTVNTLA(Method):
         "original": ASTTVNTLAConfig(h=10.0),
     }
     default_preset = "paper"
+    display_name = "ASTTV-NTLA"
+    cite_key = "liu2023asttv"
+    paper_order = 50
+    category = "Optim."
     citation = (
         "T. Liu, J. Yang, B. Li, C. Xiao, Y. Sun, Y. Wang and W. An, 'Nonconvex tensor low-rank approximation for "
         "infrared small target detection', IEEE Trans. Geoscience and Remote Sensing, vol. 60, pp. 1-18, 2021."

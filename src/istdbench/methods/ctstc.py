@@ -430,6 +430,10 @@ class CTSTC(Method):
         "original": CTSTCConfig(),
     }
     default_preset = "paper"
+    display_name = "CTSTC"
+    cite_key = "luo2024ctstc"
+    paper_order = 80
+    category = "Optim."
     citation = (
         "Y. Luo, X. Li, J. Wang and S. Chen, 'Clustering and tracking-guided infrared spatial-temporal small "
         "target detection', IEEE Trans. Geoscience and Remote Sensing, 2024."

@@ -272,6 +272,10 @@ class IPI(SingleFrameMethod):
         "tensoristd": IPIConfig(patch_size=60, step=25, lambda_rule="image_max"),
     }
     default_preset = "paper"
+    display_name = "IPI"
+    cite_key = "gao2013ipi"
+    paper_order = 20
+    category = "Optim."
     citation = (
         "C. Gao, D. Meng, Y. Yang, Y. Wang, X. Zhou and A. G. Hauptmann, 'Infrared patch-image model for small "
         "target detection in a single image', IEEE Trans. Image Processing, vol. 22, no. 12, pp. 4996-5009, 2013."

@@ -100,6 +100,10 @@ class MPCM(SingleFrameMethod):
         "tensoristd": MPCMConfig(radii=tuple(range(1, 10))),
     }
     default_preset = "paper"
+    display_name = "MPCM"
+    cite_key = "wei2016mpcm"
+    paper_order = 10
+    category = "HVS"
     citation = (
         "Y. Wei, X. You and H. Li, 'Multiscale patch-based contrast measure for small infrared target "
         "detection', Pattern Recognition, vol. 58, pp. 216-226, 2016."

@@ -417,6 +417,10 @@ class NeurSTT(ChunkedNeuralMethod):
     config_cls = NeurSTTConfig
     presets: ClassVar[dict[str, MethodConfig]] = {"paper": PAPER, "authors": AUTHORS}
     default_preset = "paper"
+    display_name = "NeurSTT"
+    cite_key = "wu2025neurstt"
+    paper_order = 130
+    category = "DL"
     citation = "NeurSTT (the seed paper); code: github.com/fengyiwu98/NeurSTT @2831b363"
 
     config: NeurSTTConfig

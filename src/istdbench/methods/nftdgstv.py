@@ -413,6 +413,10 @@ class NFTDGSTV(Method):
     config_cls = NFTDGSTVConfig
     presets: ClassVar[dict[str, MethodConfig]] = {"paper": NFTDGSTVConfig(), "original": NFTDGSTVConfig()}
     default_preset = "paper"
+    display_name = "NFTDGSTV"
+    cite_key = "liu2023nftdgstv"
+    paper_order = 70
+    category = "Optim."
     citation = (
         "T. Liu, J. Yang, B. Li, Y. Wang and W. An, 'Infrared small target detection via nonconvex tensor Tucker "
         "decomposition with factor prior', IEEE Trans. Geoscience and Remote Sensing, vol. 61, pp. 1-17, 2023."

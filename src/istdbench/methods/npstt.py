@@ -324,6 +324,10 @@ class NPSTT(Method):
     config_cls = NPSTTConfig
     presets: ClassVar[dict[str, MethodConfig]] = {"paper": NPSTTConfig()}
     default_preset = "paper"
+    display_name = "NPSTT"
+    cite_key = "wang2023npstt"
+    paper_order = 60
+    category = "Optim."
     citation = (
         "G. Wang, B. Tao, X. Kong and Z. Peng, 'Infrared small target detection using nonoverlapping patch "
         "spatial-temporal tensor factorization with capped nuclear norm regularization', IEEE Trans. Geoscience "

@@ -204,6 +204,10 @@ class PSTNN(SingleFrameMethod):
         "tensoristd": PSTNNConfig(patch_size=10, step=10, lambda_l=0.9, tol=1e-4, nnz_stop=False),
     }
     default_preset = "paper"
+    display_name = "PSTNN"
+    cite_key = "zhang2019pstnn"
+    paper_order = 30
+    category = "Optim."
     citation = (
         "L. Zhang and Z. Peng, 'Infrared small target detection based on partial sum of the tensor nuclear "
         "norm', Remote Sensing, vol. 11, no. 4, p. 382, 2019."

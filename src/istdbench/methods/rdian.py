@@ -215,6 +215,10 @@ class RDIAN(PretrainedNetwork):
     config_cls = RDIANConfig
     presets: ClassVar[dict[str, MethodConfig]] = {"irdst": RDIANConfig()}
     default_preset = "irdst"
+    display_name = "RDIAN"
+    cite_key = "sun2023rdian"
+    paper_order = 90
+    category = "DL"
     citation = (
         "H. Sun, J. Bai, F. Yang and X. Bai, 'Receptive-Field and Direction Induced Attention Network for Infrared "
         "Dim Small Target Detection With a Large-Scale Dataset IRDST', IEEE Transactions on Geoscience and Remote "

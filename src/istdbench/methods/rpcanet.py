@@ -170,6 +170,10 @@ class RPCANet(PretrainedNetwork):
         name: RPCANetConfig(weights=f"rpcanet/RPCANet_{suffix}.pkl") for name, suffix in TRAININGS.items()
     }
     default_preset = "sirst"
+    display_name = "RPCANet"
+    cite_key = "wu2024rpcanet"
+    paper_order = 100
+    category = "DL"
     citation = (
         "F. Wu, T. Zhang, L. Li, Y. Huang and Z. Peng, 'RPCANet: Deep Unfolding RPCA Based Infrared Small Target "
         "Detection', Proc. IEEE/CVF Winter Conference on Applications of Computer Vision (WACV), pp. 4809-4818, 2024."

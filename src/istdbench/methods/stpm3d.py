@@ -410,6 +410,10 @@ class STPM3D(ChunkedNeuralMethod):
     config_cls: ClassVar = STPM3DConfig
     presets: ClassVar = {"paper": STPM3DConfig(), "tied": STPM3DConfig(inverse="tied")}
     default_preset: ClassVar = "paper"
+    display_name = "3DSTPM"
+    cite_key = "zhang2023stpm3d"
+    paper_order = 120
+    category = "DL"
     citation: ClassVar = (
         "Zhang, Gao, Ji, Wang, Zhang, 'Infrared small target detection combining deep spatial-temporal prior "
         "with traditional priors', IEEE TGRS 2023. Reconstructed from the published description; no original code."

@@ -305,6 +305,10 @@ class STT(Method):
         ),
     }
     default_preset = "paper"
+    display_name = "STT"
+    cite_key = "liu2020stt"
+    paper_order = 40
+    category = "Optim."
     citation = (
         "H.-K. Liu, L. Zhang and H. Huang, 'Small target detection in infrared videos based on spatio-temporal "
         "tensor model', IEEE Trans. Geoscience and Remote Sensing, vol. 58, no. 12, pp. 8689-8700, 2020."

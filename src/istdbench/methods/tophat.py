@@ -94,6 +94,10 @@ class Tophat(SingleFrameMethod):
         "disk": TophatConfig(shape="disk", radius=3),
     }
     default_preset = "tensoristd"
+    display_name = "Top-hat"
+    cite_key = "bai2010tophat"
+    paper_order = 5
+    category = "Filter"
     citation = (
         "J.-F. Rivest and R. Fortin, 'Detection of dim targets in digital infrared imagery by morphological "
         "image processing', Optical Engineering, vol. 35, no. 7, pp. 1886-1893, 1996."

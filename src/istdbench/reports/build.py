@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from istdbench.core.display import Presentation, presentation_from_config
 from istdbench.core.errors import InvalidParameterError, IstdbenchError
 from istdbench.core.io import atomic_write_bytes
 
@@ -83,7 +84,15 @@ def _write_tables(tables: list[Table], folder: Path, formats: tuple[str, ...], r
 
 
 def _figures(
-    df, tables, out: Path, folder: Path, data_root, report: Report, choice: FigureChoice, jobs: int | None
+    df,
+    tables,
+    out: Path,
+    folder: Path,
+    data_root,
+    report: Report,
+    choice: FigureChoice,
+    jobs: int | None,
+    pres: Presentation,
 ) -> dict[str, list[tuple[str, list[str]]]]:
     """Plan, draw (what the cache lacks) and place every figure; returns index sections heading -> items.
 
@@ -91,7 +100,7 @@ def _figures(
     """
     previous = folder.parent / report.folder.name / CACHE_DIR
     cache = FigureCache(previous, folder / CACHE_DIR)
-    plan = plan_figures(df, tables, out, choice, cache, data_root)
+    plan = plan_figures(df, tables, out, choice, cache, data_root, pres)
     missing = [task for key, task in plan.tasks.items() if not cache.reuse(key, FORMATS)]
     log.info("%d figure(s), %d to draw", len(plan.figures), len(missing))
     report.draw_cpu_s = draw_all(missing, cache.current, jobs)
@@ -193,9 +202,10 @@ def write_report(
     formats = parse_formats(formats)
     df, state = load_run_results(out)
     df = df.assign(variant=variant_labels(df))
-    final_rows = final_results(df)  # checkpoint rows appear in build_tables' checkpoint table only
-    tables = build_tables(df) + sensitivity_tables(final_rows) + replication_tables(final_rows)
     run_info = read_run_info(out)
+    pres = presentation_from_config((run_info or {}).get("config")).with_sequences(df["sequence"])
+    final_rows = final_results(df)  # checkpoint rows appear in build_tables' checkpoint table only
+    tables = build_tables(df, pres) + sensitivity_tables(final_rows) + replication_tables(final_rows)
     choice = None
     if figures:
         spec = resolve_spec(run_info, roc=roc, visual=visual, max_figures=max_figures, summary=summary)
@@ -208,7 +218,7 @@ def write_report(
         staging.mkdir(parents=True)
         _write_tables(tables, staging, formats, report)
         if choice is not None:
-            sections = _figures(df, tables, out, staging, data_root, report, choice, jobs)
+            sections = _figures(df, tables, out, staging, data_root, report, choice, jobs, pres)
         else:  # a tables-only report keeps the cached figures for the next full one
             sections = {}
             _keep_cache(final / CACHE_DIR, staging / CACHE_DIR)

@@ -27,20 +27,29 @@ from matplotlib.figure import Figure
 
 from istdbench.core.errors import IstdbenchError
 
+from . import style
 from .figures import FORMATS, noise_figure, roc3d_figure, save_figure
+from .noise_examples import noise_examples_figure
+from .noisebars import noise_bars_figure
+from .rocgrid import roc_grid_figure
 from .summary import roc_summary_figure
 from .visual import draw_visual_grid
+from .visual_grid import visual_grid_figure
 
 log = logging.getLogger(__name__)
 
-FIGURE_RC: dict[str, Any] = {}
-"""rc settings every report figure is drawn under (in the workers and here alike)."""
+FIGURE_RC: dict[str, Any] = style.RC
+"""rc settings every report figure is drawn under (in the workers and here alike): the publication style."""
 
 DRAWERS: dict[str, Callable[..., Figure]] = {
     "roc3d": roc3d_figure,
     "roc_summary": roc_summary_figure,
     "visual": draw_visual_grid,
     "noise": noise_figure,
+    "roc_grid": roc_grid_figure,
+    "visual_paper": visual_grid_figure,
+    "noise_examples": noise_examples_figure,
+    "noise_bars": noise_bars_figure,
 }
 """Figure kind -> pure drawing function; a task's inputs are its keyword arguments."""
 

@@ -16,19 +16,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from istdbench.core.display import Presentation
+
 from .drawing import FigureTask
 from .figcache import FigureCache, figure_key, source_stamp
 from .figures import FORMATS, slug
 from .jobfiles import JobRef, load_curves, representative_jobs
+from .noise_examples import plan_noise_examples
+from .noisebars import plan_noise_bars
+from .rocgrid import plan_roc_grids
 from .selection import FigureChoice, group_of
 from .summary import CurveSummary
 from .tables import IMAGESET_PROTOCOL, PRIMARY_THRESHOLD, Setting, Table, evaluation_settings
 from .visual import grid_rows
+from .visual_grid import plan_visual_grids
 
 ROC_SECTION = "3-D ROC curves"
 SUMMARY_SECTION = "3-D ROC summaries"
 VISUAL_SECTION = "Visual comparison"
 NOISE_SECTION = "Noise robustness"
+PAPER_SECTION = "Figures for a paper"
 
 
 @dataclass(eq=False)
@@ -166,8 +173,28 @@ def _plan_visual(
         plan.fill(fig, "visual", {"rows": rows, "variants": variants}, cost=len(rows) / 2)
 
 
+def _plan_paper(
+    plan: FigurePlan, df, out: Path, tables, choice: FigureChoice, data_root, pres: Presentation, settings, threshold
+) -> None:
+    """The paper-layout figures (docs/paper-output.md) of the sequences the selection draws."""
+    planned = []
+    for setting in settings:
+        planned += [(*p, "roc_grid") for p in plan_roc_grids(df, out, pres, setting, choice.roc)]
+    planned += [(*p, "visual_paper") for p in plan_visual_grids(df, out, pres, data_root, threshold, choice.visual)]
+    planned += [(*p, "noise_examples") for p in plan_noise_examples(df, out, pres, data_root, threshold)]
+    planned += [(*p, "noise_bars") for p in plan_noise_bars(tables, pres)]
+    for caption, stem, inputs, kind in planned:
+        plan.add(PAPER_SECTION, caption, stem, kind, inputs, cost=float(len(inputs.get("rows", ())) or 1))
+
+
 def plan_figures(
-    df: pd.DataFrame, tables: list[Table], out: Path, choice: FigureChoice, cache: FigureCache, data_root=None
+    df: pd.DataFrame,
+    tables: list[Table],
+    out: Path,
+    choice: FigureChoice,
+    cache: FigureCache,
+    data_root=None,
+    pres: Presentation | None = None,
 ) -> FigurePlan:
     """Every figure of the report under ``choice``; ``df`` carries the ``variant`` column.
 
@@ -185,4 +212,6 @@ def plan_figures(
         if table.key.startswith("table12_"):
             stem = "fig12_" + table.key.removeprefix("table12_")
             plan.add(NOISE_SECTION, f"Noise robustness ({table.key})", stem, "noise", {"table": table})
+    pres = (pres or Presentation()).with_sequences(df["sequence"])
+    _plan_paper(plan, df, out, tables, choice, data_root, pres, settings, threshold)
     return plan

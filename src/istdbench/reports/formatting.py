@@ -24,7 +24,7 @@ AUC_METRICS = AUC_KEYS
 LOWER_IS_BETTER = frozenset({"AUC_tau_FPR", "Fa", "Fa (1e-6)", "s_per_frame", "runtime_s"})
 """Metrics where a smaller value is better; every other metric is larger-is-better."""
 
-UNRANKED = frozenset({"n_params"})
+UNRANKED = frozenset({"n_params", "params_M", "ratio"})
 """Metrics that are facts about a method rather than a score; never marked best."""
 
 _FORMATS: dict[str, str] = {
@@ -39,6 +39,8 @@ _FORMATS: dict[str, str] = {
     "runtime_s": "{:.4g}",
 }
 _DEFAULT_FORMAT = "{:.4f}"
+_OWN_FORMAT = {"Fa": "{:.2e}", "ratio": "{:.1f}×"}
+"""Formats a table's ``decimals`` does not override: Fa spans decades, a ratio needs one decimal."""
 
 CellStatus = Literal["ok", "failed", "missing"]
 Mark = Literal["best", "second", ""]
@@ -51,40 +53,50 @@ def direction(metric: str) -> Direction | None:
     return "min" if metric in LOWER_IS_BETTER else "max"
 
 
-def format_value(metric: str, value: float) -> str:
-    """The fixed text of one finite or infinite value (NaN is the caller's business)."""
+def format_value(metric: str, value: float, decimals: int | None = None) -> str:
+    """The fixed text of one finite or infinite value (NaN is the caller's business).
+
+    ``decimals`` (a table's setting) overrides the per-metric default, except
+    for Fa (scientific) and ratios.
+    """
     if metric == "n_params":
         return f"{int(value):,}"
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
-    text = _FORMATS.get(metric, _DEFAULT_FORMAT).format(value)
-    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
+    if metric in _OWN_FORMAT:
+        fmt = _OWN_FORMAT[metric]
+    elif decimals is not None:
+        fmt = f"{{:.{decimals}f}}"
+    else:
+        fmt = _FORMATS.get(metric, _DEFAULT_FORMAT)
+    text = fmt.format(value)
+    return "0" + text[2:] if text.startswith("-0") and float(text.rstrip("×")) == 0 else text
 
 
-def displayed(metric: str, value: float) -> float:
+def displayed(metric: str, value: float, decimals: int | None = None) -> float:
     """The value as printed, read back (the basis of ranking and of the CSV)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return math.nan
-    return float(format_value(metric, value).replace(",", ""))
+    return float(format_value(metric, value, decimals).replace(",", "").rstrip("×"))
 
 
-def marks(values: pd.Series, status: pd.Series, metric: str) -> pd.Series:
+def marks(values: pd.Series, status: pd.Series, metric: str, decimals: int | None = None) -> pd.Series:
     """Best / second marks of one column: ties on the displayed value share a mark.
 
     Only cells with status ``ok`` and a value take part. Nothing is marked
     when the metric is unranked or all taking part print the same value;
     "second" needs three distinct values (with two it would just mean "last").
     """
-    out = _marks(values.tolist(), np.asarray(status, dtype=object), metric)
+    out = _marks(values.tolist(), np.asarray(status, dtype=object), metric, decimals)
     return pd.Series(out, index=values.index, dtype=object)
 
 
-def _marks(values: list, status: np.ndarray, metric: str) -> np.ndarray:
+def _marks(values: list, status: np.ndarray, metric: str, decimals: int | None = None) -> np.ndarray:
     out = np.full(len(values), "", dtype=object)
     way = direction(metric)
     if way is None:
         return out
-    shown = np.array([displayed(metric, v) for v in values], dtype=float)
+    shown = np.array([displayed(metric, v, decimals) for v in values], dtype=float)
     usable = (status == "ok") & ~np.isnan(shown)
     distinct = np.unique(shown[usable])
     if len(distinct) >= 2:
@@ -95,7 +107,9 @@ def _marks(values: list, status: np.ndarray, metric: str) -> np.ndarray:
     return out
 
 
-def cell_grid(values: pd.DataFrame, status: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def cell_grid(
+    values: pd.DataFrame, status: pd.DataFrame, decimals: int | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Plain text and mark of every cell; the text of failed/missing cells is ``failed`` / ``""``.
 
     Renderers wrap the text by its mark and replace ``""`` with their own dash.
@@ -111,8 +125,8 @@ def cell_grid(values: pd.DataFrame, status: pd.DataFrame) -> tuple[pd.DataFrame,
             if s == "failed":
                 texts[i, j] = "failed"
             elif s == "ok" and not pd.isna(v):
-                texts[i, j] = format_value(metric, float(v))
-        marked[:, j] = _marks(column, states[:, j], metric)
+                texts[i, j] = format_value(metric, float(v), decimals)
+        marked[:, j] = _marks(column, states[:, j], metric, decimals)
     frame = {"index": values.index, "columns": values.columns, "dtype": object}
     return pd.DataFrame(texts, **frame), pd.DataFrame(marked, **frame)
 

@@ -27,7 +27,7 @@ def column_names(table: Table) -> list[str]:
 def render_csv(table: Table) -> str:
     """The table as CSV text with ``\\n`` line ends."""
     info_cols = list(table.info.columns) if table.info is not None else []
-    texts, _ = cell_grid(table.values, table.status)
+    texts, _ = cell_grid(table.values, table.status, table.decimals)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([table.row_header, *info_cols, *column_names(table)])

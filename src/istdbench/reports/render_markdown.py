@@ -22,6 +22,8 @@ LABELS = {
     "AUC_SNPR": "AUC_SNPR",
     "s_per_frame": "s/frame",
     "n_params": "parameters",
+    "params_M": "Params (M)",
+    "ratio": "Ratio",
 }
 
 
@@ -60,7 +62,7 @@ def render_markdown(table: Table, heading_level: int = 3) -> str:
     info_cols = list(table.info.columns) if table.info is not None else []
     header = [table.row_header, *info_cols, *headers]
     align = [":--", *([":--"] * len(info_cols)), *(["--:"] * len(headers))]
-    texts, marked = cell_grid(table.values, table.status)
+    texts, marked = cell_grid(table.values, table.status, table.decimals)
     lines = [
         f"{'#' * heading_level} {table.title}",
         "",

@@ -15,6 +15,12 @@ Image sets scored under ``basicirstd`` get the single-frame table
 A cell averages the jobs it covers: over seeds first, then over sequences.
 A cell with any failed job shows "failed" rather than an average over fewer
 jobs, which would not be comparable with its neighbours.
+
+Tables come in the seed paper's form: rows in its method order with display
+names and citation keys, sequences as "Seq. k", noise as "Gaussian 5 dB"
+(`istdbench.core.display`), IoU/F1 in percent, a fixed number of decimals per
+table, and notes that state protocol, threshold, data and ground truth
+(`captions`), which the LaTeX renderer puts into the caption.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .formatting import AUC_METRICS
-from .results import natural_sorted, noise_order, variant_labels
+from istdbench.core.display import Presentation
+
+from . import captions
+from .results import natural_key, natural_sorted, noise_order, variant_labels
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +44,19 @@ PRIMARY_THRESHOLD = "ratio:0.5"
 AVERAGE = "Average"
 PIXEL_METRICS = ("IoU", "F1")
 TARGET_METRICS = ("Pd", "Fa", "AUC_tau_TPR")
+PERCENT_METRICS = frozenset(PIXEL_METRICS)
+"""Printed in percent, as in the paper's Tables 9 and Fig. 12."""
+PAPER_AUC_ORDER = (
+    "AUC_FPR_TPR",
+    "AUC_tau_FPR",
+    "AUC_tau_TPR",
+    "AUC_BS",
+    "AUC_TD",
+    "AUC_TDBS",
+    "AUC_ODP",
+    "AUC_SNPR",
+)
+"""Table 8's columns in the seed paper's order."""
 IMAGESET_PROTOCOL = "basicirstd"
 FA_E6 = "Fa (1e-6)"
 IMAGESET_METRICS = ("IoU", "nIoU", "F1", "Pd", FA_E6)
@@ -60,9 +81,13 @@ class Table:
     info : DataFrame, optional
         Text columns shown between the row label and the values (e.g. device).
     notes : tuple of str
-        Sentences printed under the table (what was averaged, protocol).
+        Caption sentences: protocol, threshold, data, ground truth.
     deterministic : bool
         False for tables of measured times; CI compares only deterministic ones.
+    decimals : int, optional
+        Decimals of every value (None: the per-metric defaults of `formatting`).
+    cite_keys : tuple of (row label, key)
+        Citation keys the LaTeX renderer cites after the row labels.
     """
 
     key: str
@@ -73,6 +98,8 @@ class Table:
     notes: tuple[str, ...] = ()
     deterministic: bool = True
     row_header: str = "Method"
+    decimals: int | None = None
+    cite_keys: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -153,8 +180,41 @@ def _average(values: pd.DataFrame, status: pd.DataFrame, groups: list[str]) -> t
     return values, status
 
 
-def _rows(df: pd.DataFrame) -> list[str]:
-    return natural_sorted(set(df["variant"]))
+def _rows(df: pd.DataFrame, pres: Presentation) -> list[str]:
+    """Variants in the paper's method order (the config's ``order`` first), then by name."""
+    pairs = df[["variant", "method"]].drop_duplicates()
+    method_of = dict(zip(pairs["variant"], pairs["method"], strict=True))
+    return sorted(method_of, key=lambda v: (pres.method_rank(method_of[v]), natural_key(v)))
+
+
+def _present(
+    df: pd.DataFrame, pres: Presentation, values: pd.DataFrame, status: pd.DataFrame, groups: str = "sequence"
+) -> tuple[pd.DataFrame, pd.DataFrame, tuple[tuple[str, str], ...]]:
+    """Display labels for rows (and sequence or noise groups), plus the rows' citation keys."""
+    pairs = df[["variant", "method"]].drop_duplicates()
+    method_of = dict(zip(pairs["variant"], pairs["method"], strict=True))
+    rows = {v: pres.variant(v, method_of.get(v, v)) for v in values.index}
+    label = {"sequence": pres.sequence, "noise": pres.noise}.get(groups, lambda g: g)
+
+    def relabel(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.rename(index=rows)
+        if isinstance(frame.columns, pd.MultiIndex):
+            frame.columns = pd.MultiIndex.from_tuples(
+                [(label(g) if g not in ("", AVERAGE) else g, m) for g, m in frame.columns], names=frame.columns.names
+            )
+        return frame
+
+    keys = tuple((rows[v], pres.method(method_of.get(v, v)).cite_key) for v in values.index) if pres.cite else ()
+    return relabel(values), relabel(status), tuple((r, k) for r, k in keys if k)
+
+
+def _percent(values: pd.DataFrame) -> pd.DataFrame:
+    """IoU and F1 columns times 100."""
+    values = values.copy()
+    for col in values.columns:
+        if col[-1] in PERCENT_METRICS:
+            values[col] = values[col] * 100
+    return values
 
 
 def _masked_sequences(df: pd.DataFrame) -> set[str]:
@@ -166,108 +226,194 @@ def _masked_sequences(df: pd.DataFrame) -> set[str]:
     return masked
 
 
-def table8_auc3d(df: pd.DataFrame, setting: Setting) -> Table | None:
-    """Table 8: the eight 3-D ROC AUCs per method, averaged over the clean sequences."""
+def table8_auc3d(df: pd.DataFrame, setting: Setting, pres: Presentation) -> Table | None:
+    """Table 8: the eight 3-D ROC AUCs per method (the paper's column order), averaged over clean sequences."""
     clean = _for_setting(df, setting).query("noise == 'none'")
     if clean.empty:
         return None
     sequences = natural_sorted(set(clean["sequence"]))
-    values, status = _grid(clean, "sequence", sequences, AUC_METRICS, _rows(clean))
+    values, status = _grid(clean, "sequence", sequences, PAPER_AUC_ORDER, _rows(clean, pres))
     values, status = _average(values, status, sequences)
-    keep = [(AVERAGE, m) for m in AUC_METRICS]
+    keep = [(AVERAGE, m) for m in PAPER_AUC_ORDER]
+    values = values[keep].rename(columns={AVERAGE: ""}, level="group")
+    status = status[keep].rename(columns={AVERAGE: ""}, level="group")
+    values, status, cites = _present(clean, pres, values, status)
     notes = (
-        f"Mean over {len(sequences)} sequence(s) without added noise: {', '.join(sequences)}.",
-        f"Protocol {setting.protocol}.",
-        *setting.notes,
+        "Mean over " + captions.data_sentence(clean, sequences, pres),
+        captions.protocol_sentence(setting.protocol),
+        *(setting.notes or (captions.truth_sentence(sequences, pixel=False),)),
     )
     return Table(
         f"table8_auc3d{setting.suffix}",
         "3-D ROC AUCs (mean over sequences)",
-        values[keep].rename(columns={AVERAGE: ""}, level="group"),
-        status[keep].rename(columns={AVERAGE: ""}, level="group"),
+        values,
+        status,
         notes=notes,
+        decimals=pres.table_decimals("table8"),
+        cite_keys=cites,
     )
 
 
-def _per_sequence_table(
-    df: pd.DataFrame, setting: Setting, sequences: set[str], metrics: tuple[str, ...], key: str, title: str
-) -> Table | None:
+def table9_pixel(df: pd.DataFrame, setting: Setting, pres: Presentation, sequences: set[str]) -> Table | None:
+    """Table 9: IoU and F1 (%) per sequence and their average, for the sequences with masks."""
     part = df[df["sequence"].isin(sequences)]
     if part.empty:
         return None
     groups = natural_sorted(sequences)
-    values, status = _grid(part, "sequence", groups, metrics, _rows(part))
+    values, status = _grid(part, "sequence", groups, PIXEL_METRICS, _rows(part, pres))
     values, status = _average(values, status, groups)
-    notes = (f"Protocol {setting.protocol}, threshold {setting.threshold}; sequences without added noise.",)
-    return Table(f"{key}{setting.suffix}", title, values, status, notes=notes + setting.notes)
+    values, status, cites = _present(part, pres, _percent(values), status)
+    notes = (
+        "Per sequence and the mean over " + captions.data_sentence(part, groups, pres),
+        captions.threshold_sentence(setting.threshold),
+        *(setting.notes or (captions.truth_sentence(groups, pixel=True),)),
+    )
+    return Table(
+        f"table9_pixel{setting.suffix}",
+        "Pixel-level IoU and F1 (%)",
+        values,
+        status,
+        notes=notes,
+        decimals=pres.table_decimals("table9"),
+        cite_keys=cites,
+    )
 
 
-def table9_detection(df: pd.DataFrame, setting: Setting) -> list[Table]:
-    """Table 9: IoU/F1 where masks exist, and Pd/Fa/AUC(tau,TPR) for point-annotated sequences."""
+def table9_target(df: pd.DataFrame, setting: Setting, pres: Presentation, sequences: set[str]) -> Table | None:
+    """The target-level companion of Table 9: Pd, Fa and AUC(tau,TPR), averaged over the sequences (narrow)."""
+    part = df[df["sequence"].isin(sequences)]
+    if part.empty:
+        return None
+    groups = natural_sorted(sequences)
+    values, status = _grid(part, "sequence", groups, TARGET_METRICS, _rows(part, pres))
+    values, status = _average(values, status, groups)
+    keep = [(AVERAGE, m) for m in TARGET_METRICS]
+    values = values[keep].rename(columns={AVERAGE: ""}, level="group")
+    status = status[keep].rename(columns={AVERAGE: ""}, level="group")
+    values, status, cites = _present(part, pres, values, status)
+    notes = (
+        "Mean over " + captions.data_sentence(part, groups, pres),
+        captions.threshold_sentence(setting.threshold, "Pd and Fa"),
+        "AUC(τ,TPR) under " + captions.protocol_sentence(setting.protocol),
+        *(setting.notes or (captions.truth_sentence(groups, pixel=False),)),
+    )
+    return Table(
+        f"table9_target{setting.suffix}",
+        "Target-level Pd, Fa and AUC(τ,TPR)",
+        values,
+        status,
+        notes=notes,
+        decimals=pres.table_decimals("table8"),
+        cite_keys=cites,
+    )
+
+
+def table9_detection(df: pd.DataFrame, setting: Setting, pres: Presentation | None = None) -> list[Table]:
+    """Table 9: IoU/F1 where masks exist, and a narrow target-level table for point-annotated sequences."""
+    pres = pres or Presentation()
     clean = _for_setting(df, setting).query("noise == 'none'")
     masked = _masked_sequences(clean)
     pointed = set(clean["sequence"]) - masked
-    tables = [
-        _per_sequence_table(clean, setting, masked, PIXEL_METRICS, "table9_pixel", "Pixel-level IoU and F1"),
-        _per_sequence_table(
-            clean, setting, pointed, TARGET_METRICS, "table9_target", "Target-level Pd, Fa and AUC(tau,TPR)"
-        ),
-    ]
+    tables = [table9_pixel(clean, setting, pres, masked), table9_target(clean, setting, pres, pointed)]
     return [t for t in tables if t is not None]
 
 
-def table10_runtime(df: pd.DataFrame) -> Table | None:
-    """Table 10: seconds per frame per sequence and on average, with the device each method ran on."""
+def table10_runtime(df: pd.DataFrame, pres: Presentation | None = None) -> Table | None:
+    """Table 10: seconds per frame per sequence and on average, with category, scene and device."""
+    pres = pres or Presentation()
     jobs = df[df["noise"] == "none"].drop_duplicates("job_key").assign(metric="s_per_frame")
     jobs = jobs.assign(value=jobs["s_per_frame"])
     if jobs.empty:
         return None
     groups = natural_sorted(set(jobs["sequence"]))
-    rows = _rows(jobs)
+    rows = _rows(jobs, pres)
     values, status = _grid(jobs, "sequence", groups, ("s_per_frame",), rows)
     values, status = _average(values, status, groups)
     ok = jobs[jobs["status"] == "ok"]
     devices = ok.groupby("variant")["device"].agg(lambda d: ", ".join(sorted(set(d) - {""})))
-    info = pd.DataFrame({"Device": [devices.get(r, "") for r in rows]}, index=values.index)
+    method_of = dict(zip(jobs["variant"], jobs["method"], strict=False))
+    info = pd.DataFrame(
+        {
+            "Category": [pres.method(method_of[r]).category for r in rows],
+            "Scene": [pres.method(method_of[r]).scene for r in rows],
+            "Device": [devices.get(r, "") for r in rows],
+        },
+        index=values.index,
+    )
+    info = info[[c for c in info.columns if (info[c] != "").any()]]
+    if "Device" in info.columns and info["Device"].nunique() <= 1:
+        info = info.drop(columns="Device")  # one device for all: the caption names it
+    values, status, cites = _present(jobs, pres, values, status)
+    info.index = values.index
+    notes = (
+        "Wall time of detection divided by the number of frames, per sequence and the mean over "
+        + captions.data_sentence(jobs, groups, pres),
+        captions.device_sentence(jobs),
+    )
     return Table(
         "table10_runtime",
         "Runtime (seconds per frame)",
         values,
         status,
-        info=info,
-        notes=("Wall time of detection divided by the number of frames; sequences without added noise.",),
+        info=info if len(info.columns) else None,
+        notes=tuple(n for n in notes if n),
         deterministic=False,
+        decimals=pres.table_decimals("table10"),
+        cite_keys=cites,
     )
 
 
-def table11_params(df: pd.DataFrame) -> Table | None:
-    """Table 11: parameter counts of the learned methods (those reporting one) at each image size."""
+def table11_params(df: pd.DataFrame, pres: Presentation | None = None) -> Table | None:
+    """Table 11: learnable parameters (M) of the learned methods per image size, with the ratio to a reference.
+
+    Every row gets "its count / the reference's count" at each size (the
+    reference, ``[display] reference``, NeurSTT by default, reads 1.0×).
+    """
+    pres = pres or Presentation()
     # image sets (no single height and width) are left out: their counts are those at the first image's size
     jobs = df[(df["status"] == "ok") & df["n_params"].notna() & df["height"].notna()].drop_duplicates("job_key")
     if jobs.empty:
         return None
-    size = jobs["height"].astype(str) + "x" + jobs["width"].astype(str)
+    size = jobs["height"].astype(str) + "×" + jobs["width"].astype(str)
     counts_per_size = jobs.assign(size=size).groupby(["variant", "size"])["n_params"].nunique()
     ambiguous = set(counts_per_size[counts_per_size > 1].index.get_level_values("size"))
-    size = size.where(~size.isin(ambiguous), size + "x" + jobs["n_frames"].astype(str))
-    jobs = jobs.assign(size=size, metric="n_params", value=jobs["n_params"].astype(float))
+    size = size.where(~size.isin(ambiguous), size + "×" + jobs["n_frames"].astype(str))
+    jobs = jobs.assign(size=size, metric="params_M", value=jobs["n_params"].astype(float) / 1e6)
 
     def size_key(text: str) -> tuple[int, ...]:
-        return tuple(int(p) for p in text.split("x"))
+        return tuple(int(p) for p in text.split("×"))
 
     groups = sorted(set(jobs["size"]), key=size_key)
-    values, status = _grid(jobs, "size", groups, ("n_params",), _rows(jobs))
+    rows = _rows(jobs, pres)
+    values, status = _grid(jobs, "size", groups, ("params_M",), rows)
+    reference = [v for v in rows if jobs.loc[jobs["variant"] == v, "method"].iloc[0] == pres.reference]
+    notes = ["Learnable parameters in millions at each image size (H×W, or H×W×T where the count depends on T)."]
+    if reference and len(rows) > 1:
+        ref = reference[0]
+        columns = []
+        for g in groups:
+            ratio = values[(g, "params_M")] / values.loc[ref, (g, "params_M")]
+            values[(g, "ratio")] = ratio
+            status[(g, "ratio")] = np.where(ratio.notna(), "ok", "missing")
+            columns += [(g, "params_M"), (g, "ratio")]
+        values, status = values[columns], status[columns]
+        shown = pres.variant(ref, pres.reference)
+        notes.append(f"Ratio: a method's parameters divided by {shown}'s at the same size.")
+    values, status, cites = _present(jobs, pres, values, status, groups="size")
     return Table(
         "table11_params",
         "Parameter counts of the learned methods",
         values,
         status,
-        notes=("Learnable parameters at each image size (HxW, or HxWxT where the count depends on T).",),
+        notes=tuple(notes),
+        decimals=pres.table_decimals("table11"),
+        cite_keys=cites,
     )
 
 
-def table12_noise(df: pd.DataFrame, setting: Setting) -> list[Table]:
-    """Fig. 12 data: per noise setting and method, F1/IoU where masks exist, else AUC(tau,TPR)."""
+def table12_noise(df: pd.DataFrame, setting: Setting, pres: Presentation | None = None) -> list[Table]:
+    """The data of Fig. 12 (b, c): per noise setting and method, F1/IoU (%) where masks exist, else AUC(tau,TPR)."""
+    pres = pres or Presentation()
     part = _for_setting(df, setting)
     noises = noise_order(set(part["noise"]))
     if len(noises) < 2:
@@ -278,28 +424,37 @@ def table12_noise(df: pd.DataFrame, setting: Setting) -> list[Table]:
     masked = _masked_sequences(part)
     tables = []
     for sequences, metrics, key, title in (
-        (masked, ("F1", "IoU"), "table12_noise_pixel", "Noise robustness: F1 and IoU"),
-        (noisy - masked, ("AUC_tau_TPR",), "table12_noise_target", "Noise robustness: AUC(tau,TPR)"),
+        (masked, ("F1", "IoU"), "table12_noise_pixel", "Noise robustness: F1 and IoU (%)"),
+        (noisy - masked, ("AUC_tau_TPR",), "table12_noise_target", "Noise robustness: AUC(τ,TPR)"),
     ):
         sub = part[part["sequence"].isin(sequences)]
         sub_noises = [n for n in noises if n in set(sub["noise"])]
         if len(sub_noises) < 2:
             continue
-        values, status = _grid(sub, "noise", sub_noises, metrics, _rows(sub))
-        note = f"Mean over {len(sequences)} sequence(s): {', '.join(natural_sorted(sequences))}."
+        values, status = _grid(sub, "noise", sub_noises, metrics, _rows(sub, pres))
+        values, status, cites = _present(sub, pres, _percent(values), status, groups="noise")
+        seqs = natural_sorted(sequences)
+        notes = (
+            "Mean over " + captions.data_sentence(sub, seqs, pres, noise="with each noise setting"),
+            captions.protocol_sentence(setting.protocol) if key.endswith("target") else "",
+            captions.threshold_sentence(setting.threshold) if key.endswith("pixel") else "",
+            *(setting.notes or (captions.truth_sentence(seqs, pixel=key.endswith("pixel")),)),
+        )
         tables.append(
             Table(
                 f"{key}{setting.suffix}",
                 title,
                 values,
                 status,
-                notes=(note, f"Protocol {setting.protocol}, threshold {setting.threshold}.", *setting.notes),
+                notes=tuple(n for n in notes if n),
+                decimals=pres.table_decimals("table12" if key.endswith("pixel") else "table8"),
+                cite_keys=cites,
             )
         )
     return tables
 
 
-def table_imagesets(df: pd.DataFrame, setting: Setting) -> Table | None:
+def table_imagesets(df: pd.DataFrame, setting: Setting, pres: Presentation) -> Table | None:
     """The single-frame table: IoU, nIoU, F1, Pd and Fa (in 1e-6) per image set under ``basicirstd``."""
     part = _for_setting(df, setting).query("noise == 'none'")
     if part.empty:
@@ -307,7 +462,7 @@ def table_imagesets(df: pd.DataFrame, setting: Setting) -> Table | None:
     fa = part["metric"] == "Fa"
     part = part.assign(metric=part["metric"].where(~fa, FA_E6), value=part["value"].where(~fa, part["value"] * 1e6))
     groups = natural_sorted(set(part["sequence"]))
-    values, status = _grid(part, "sequence", groups, IMAGESET_METRICS, _rows(part))
+    values, status = _grid(part, "sequence", groups, IMAGESET_METRICS, _rows(part, pres))
     notes = (
         f"Protocol {setting.protocol}, threshold {setting.threshold}: IoU and F1 pooled over the images, nIoU the "
         "mean per-image IoU, Pd and Fa (unmatched predicted pixels over all pixels, in 1e-6) as BasicIRSTD counts.",
@@ -316,7 +471,7 @@ def table_imagesets(df: pd.DataFrame, setting: Setting) -> Table | None:
     return Table(f"table_imagesets{setting.suffix}", "Single-frame image sets", values, status, notes=notes)
 
 
-def table8_sequences(df: pd.DataFrame, setting: Setting) -> list[Table]:
+def table8_sequences(df: pd.DataFrame, setting: Setting, pres: Presentation) -> list[Table]:
     """ODP and SNPR of each method on each clean sequence (the per-clip view of Table 8)."""
     clean = _for_setting(df, setting).query("noise == 'none'")
     tables = []
@@ -325,15 +480,23 @@ def table8_sequences(df: pd.DataFrame, setting: Setting) -> list[Table]:
         if not (scored["status"] == "ok").any():
             continue
         groups = natural_sorted(set(scored["sequence"]))
-        values, status = _grid(scored, "sequence", groups, (metric,), _rows(scored))
+        values, status = _grid(scored, "sequence", groups, (metric,), _rows(scored, pres))
         values, status = _average(values, status, groups)
+        values, status, cites = _present(scored, pres, values, status)
         key = f"table8_sequences_{metric.removeprefix('AUC_').lower()}{setting.suffix}"
-        notes = (f"Protocol {setting.protocol}; sequences without added noise.",)
-        tables.append(Table(key, f"{metric} per sequence", values, status, notes=notes))
+        notes = (
+            "Per sequence and the mean over " + captions.data_sentence(scored, groups, pres),
+            captions.protocol_sentence(setting.protocol),
+            *setting.notes,
+        )
+        decimals = pres.table_decimals("table8")
+        tables.append(
+            Table(key, f"{metric} per sequence", values, status, notes=notes, decimals=decimals, cite_keys=cites)
+        )
     return tables
 
 
-def table_checkpoints(df: pd.DataFrame, setting: Setting) -> Table | None:
+def table_checkpoints(df: pd.DataFrame, setting: Setting, pres: Presentation) -> Table | None:
     """ODP after each fit checkpoint and at the end, per method variant and clean sequence (run config ``checkpoints``).
 
     ``df`` holds the checkpoint rows and the final rows; only variants with checkpoints appear.
@@ -347,7 +510,7 @@ def table_checkpoints(df: pd.DataFrame, setting: Setting) -> Table | None:
     steps = part["checkpoint"].astype("Int64").astype(str).where(part["checkpoint"].notna(), FINAL)
     part = part.assign(step=steps, variant=part["variant"] + " on " + part["sequence"])
     groups = [*natural_sorted(set(steps) - {FINAL}), FINAL]
-    values, status = _grid(part, "step", groups, ("AUC_ODP",), _rows(part))
+    values, status = _grid(part, "step", groups, ("AUC_ODP",), _rows(part, pres))
     notes = (
         f"AUC_ODP of the maps after that many optimiser steps; {FINAL}: the fit's last step.",
         f"Protocol {setting.protocol}.",
@@ -360,27 +523,30 @@ def final_results(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["checkpoint"].isna()] if "checkpoint" in df else df
 
 
-def build_tables(df: pd.DataFrame) -> list[Table]:
+def build_tables(df: pd.DataFrame, pres: Presentation | None = None) -> list[Table]:
     """Every table of the report, in report order (metric tables per evaluation setting).
 
+    ``pres`` names and orders rows and columns (default: the registry's names
+    and the paper's order; ``Seq. k`` numbered over this run's sequences).
     Rows of fit checkpoints appear only in the checkpoint table; every other table shows final results.
     """
     if "variant" not in df.columns:
         df = df.assign(variant=variant_labels(df))
+    pres = (pres or Presentation()).with_sequences(df["sequence"])
     everything = df
     df = final_results(df)
     tables: list[Table] = []
     for setting in evaluation_settings(df):
         if setting.protocol.split("@", 1)[0] == IMAGESET_PROTOCOL:
-            tables += [t for t in (table_imagesets(df, setting),) if t is not None]
+            tables += [t for t in (table_imagesets(df, setting, pres),) if t is not None]
             continue
-        tables += [t for t in (table8_auc3d(df, setting),) if t is not None]
-        tables += table8_sequences(df, setting)
-        tables += table9_detection(df, setting)
-        tables += table12_noise(df, setting)
+        tables += [t for t in (table8_auc3d(df, setting, pres),) if t is not None]
+        tables += table8_sequences(df, setting, pres)
+        tables += table9_detection(df, setting, pres)
+        tables += table12_noise(df, setting, pres)
         if "checkpoint" in everything and everything["checkpoint"].notna().any():
-            tables += [t for t in (table_checkpoints(everything, setting),) if t is not None]
-    tables += [t for t in (table10_runtime(df), table11_params(df)) if t is not None]
+            tables += [t for t in (table_checkpoints(everything, setting, pres),) if t is not None]
+    tables += [t for t in (table10_runtime(df, pres), table11_params(df, pres)) if t is not None]
     if not tables:
         log.warning("the results table holds no rows a report table can use")
     return tables

@@ -33,6 +33,8 @@ whose 0/1 maps its ROC protocols score, as the toolbox scores the PNGs that
 rule writes (protocol ``tensoristd+bin(chunk-max:0.4)``; ``chunk-max:R``
 without a chunk length takes the method's ``chunk_length``). A top-level
 ``binarize`` is the default of every method entry (default ``"none"``).
+``[display]`` and ``[labels]`` say how reports name and order things
+(`istdbench.core.display`); they change no job.
 
 A method entry's ``checkpoints = [500, 1000, 2000]`` also scores an iterative
 fit's maps after those step counts (`Method.detect_checkpoints`: one fit gives
@@ -60,6 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from istdbench.core.display import Presentation, parse_presentation
 from istdbench.core.errors import InvalidParameterError, unknown_name
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -77,6 +80,8 @@ TOP_KEYS = (
     "maps",
     "threads",
     "binarize",
+    "display",
+    "labels",
     "report",
     "on_bad_data",
     "gt",
@@ -159,6 +164,7 @@ class RunConfig:
     threads: int | None = None
     description: str = ""
     binarize: tuple[str, ...] = ("none",)
+    presentation: Presentation = field(default_factory=Presentation)
     report: ReportSpec = field(default_factory=ReportSpec)
     on_bad_data: str = "fail"
     source: str = field(default="", compare=False)
@@ -254,6 +260,7 @@ def parse_config(data: dict[str, Any], source: str = "<dict>", default_name: str
         maps=maps,
         threads=threads,
         binarize=_str_list(data.get("binarize", ["none"]), "binarize", where),
+        presentation=parse_presentation(data.get("display"), data.get("labels"), where),
         report=report_spec(data.get("report", {}), where),
         on_bad_data=on_bad_data,
         source=source,
