@@ -19,8 +19,9 @@ preset (see `STT`), which reproduces the reference maps.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -190,6 +191,10 @@ def trpca(data: np.ndarray, lam: float, cfg: STTConfig) -> tuple[np.ndarray, np.
     return low, sparse, iterations
 
 
+WindowSolver = Callable[[np.ndarray, float, Any], tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""``(batch of patch tensors, lambda, config) -> (low, sparse, iterations per tensor)``."""
+
+
 @dataclass(frozen=True)
 class STTResult:
     """Output of `stt`: maps in ``input_scale`` units and per-window solver facts."""
@@ -201,13 +206,29 @@ class STTResult:
 
 
 def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
-    """STT on a sequence.
+    """STT on a sequence: `window_tensors_rpca` with the tensor nuclear norm and the configured alignment."""
+    return window_tensors_rpca(frames, cfg, "STT", cfg.frame_offsets(), cfg.alignment, trpca)
+
+
+def window_tensors_rpca(
+    frames: np.ndarray, cfg: Any, name: str, offsets: list[int], alignment: str, solve: WindowSolver
+) -> STTResult:
+    """The spatial-temporal patch-tensor pipeline shared by STT and NPSTT.
+
+    Each window of ``2 r + 1`` frames (frame ``offsets`` around its centre,
+    frame-to-window ``alignment`` as in `frame_sources`) is cut into patch
+    tensors of the location and its neighbours in every frame; ``solve``
+    splits each batch into low-rank and sparse parts, and the centre
+    neighbours' sparse parts are fused back into frames.
 
     Parameters
     ----------
     frames : ndarray of shape (T, H, W)
         Intensities in [0, 1]; T >= 2 r + 1 and H, W >= ``patch_size``.
-    cfg : STTConfig
+    cfg : STTConfig or NPSTTConfig
+        Patch grid, solver and fusion settings.
+    name : str
+        The method, for error messages.
 
     Returns
     -------
@@ -219,13 +240,12 @@ def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
     n_frames, h, w = x.shape
     r, p = cfg.frame_radius, cfg.patch_size
     if n_frames < 2 * r + 1:
-        raise DataError(f"STT needs at least {2 * r + 1} frames (2 * frame_radius + 1); got {n_frames}.")
+        raise DataError(f"{name} needs at least {2 * r + 1} frames (2 * frame_radius + 1); got {n_frames}.")
     if p > min(h, w):
-        raise DataError(f"STT needs frames of at least {p}x{p} pixels (patch_size); got {h}x{w}.")
+        raise DataError(f"{name} needs frames of at least {p}x{p} pixels (patch_size); got {h}x{w}.")
     grid = make_grid((h, w), p, cfg.step, border=True, row_fastest=False)
     nb_rows, nb_cols = neighbour_origins(grid, cfg.patch_radius)
     n_nb = nb_rows.shape[1]
-    offsets = cfg.frame_offsets()
     slice_rows = np.tile(nb_rows, (1, len(offsets)))  # (n_patches, n3): block by frame, neighbours inside
     slice_cols = np.tile(nb_cols, (1, len(offsets)))
     centre = n_nb // 2
@@ -236,7 +256,7 @@ def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
     mean_its: list[float] = []
     max_its: list[int] = []
     n_loc = grid.n_patches
-    for c, outputs in frame_sources(n_frames, r, cfg.alignment).items():
+    for c, outputs in frame_sources(n_frames, r, alignment).items():
         slice_frames = np.repeat([c + o for o in offsets], n_nb)  # (n3,)
         wanted = [offsets.index(o) * n_nb + centre for _, o in outputs]
         tgt = np.empty((len(outputs), p, p, n_loc))
@@ -245,7 +265,7 @@ def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
         for start in range(0, n_loc, cfg.batch_size):
             sel = slice(start, min(start + cfg.batch_size, n_loc))
             data = windows[slice_frames[None, :], slice_rows[sel], slice_cols[sel]]  # (B, n3, p, p)
-            low, sparse, its[sel] = trpca(data, lam, cfg)
+            low, sparse, its[sel] = solve(data, lam, cfg)
             tgt[:, :, :, sel] = np.moveaxis(sparse[:, wanted], 0, -1)
             bkg[:, :, :, sel] = np.moveaxis(low[:, wanted], 0, -1)
         for i, (f, _) in enumerate(outputs):
@@ -254,7 +274,7 @@ def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
         mean_its.append(float(its.mean()))
         max_its.append(int(its.max()))
         if its.max() >= cfg.max_iter:
-            log.debug("STT window %d: a tensor reached max_iter=%d", c, cfg.max_iter)
+            log.debug("%s window %d: a tensor reached max_iter=%d", name, c, cfg.max_iter)
     return STTResult(target=target, background=background, mean_iterations=mean_its, max_iterations=max_its)
 
 
