@@ -28,9 +28,8 @@ from istdbench.core.method import Method, RawOutput
 from istdbench.core.registry import register
 
 from ._numerics import snap_to_8bit, tnn_prox
-from ._patches import FUSIONS
 from ._trpca import trpca_admm
-from .stt import STTResult, window_tensors_rpca
+from .stt import STTResult, validate_window_tensor, window_tensors_rpca
 
 log = logging.getLogger(__name__)
 
@@ -89,20 +88,8 @@ class NPSTTConfig(MethodConfig):
     batch_size: int = 16
 
     def validate(self) -> None:
-        self._require("patch_size", isinstance(self.patch_size, int) and self.patch_size >= 2, "an integer >= 2")
-        self._require("step", isinstance(self.step, int) and self.step >= 1, "an integer >= 1")
-        self._require("frame_radius", isinstance(self.frame_radius, int) and self.frame_radius >= 1, "an integer >= 1")
-        self._require("patch_radius", isinstance(self.patch_radius, int) and self.patch_radius >= 0, "an integer >= 0")
-        self._require("lam", self.lam is None or self.lam > 0, "None or a float > 0")
+        validate_window_tensor(self)
         self._require("cap_threshold", self.cap_threshold >= 0, "a float >= 0")
-        self._require("tol", self.tol > 0, "a float > 0")
-        self._require("max_iter", isinstance(self.max_iter, int) and self.max_iter >= 1, "an integer >= 1")
-        self._require("rho", self.rho >= 1, "a float >= 1")
-        self._require("mu0", self.mu0 > 0, "a float > 0")
-        self._require("mu_max", self.mu_max >= self.mu0, "a float >= mu0")
-        self._require("input_scale", self.input_scale > 0, "a float > 0")
-        self._require("fusion", self.fusion in FUSIONS, f"one of {list(FUSIONS)}")
-        self._require("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1")
 
     @property
     def n_slices(self) -> int:

@@ -37,6 +37,23 @@ from ._trpca import trpca_admm
 log = logging.getLogger(__name__)
 
 
+def validate_window_tensor(cfg: Any) -> None:
+    """The checks STT's and NPSTT's configs share (patch grid, windows, ADMM, fusion, batching)."""
+    cfg._require("patch_size", isinstance(cfg.patch_size, int) and cfg.patch_size >= 2, "an integer >= 2")
+    cfg._require("step", isinstance(cfg.step, int) and cfg.step >= 1, "an integer >= 1")
+    cfg._require("frame_radius", isinstance(cfg.frame_radius, int) and cfg.frame_radius >= 1, "an integer >= 1")
+    cfg._require("patch_radius", isinstance(cfg.patch_radius, int) and cfg.patch_radius >= 0, "an integer >= 0")
+    cfg._require("lam", cfg.lam is None or cfg.lam > 0, "None or a float > 0")
+    cfg._require("tol", cfg.tol > 0, "a float > 0")
+    cfg._require("max_iter", isinstance(cfg.max_iter, int) and cfg.max_iter >= 1, "an integer >= 1")
+    cfg._require("rho", cfg.rho >= 1, "a float >= 1")
+    cfg._require("mu0", cfg.mu0 > 0, "a float > 0")
+    cfg._require("mu_max", cfg.mu_max >= cfg.mu0, "a float >= mu0")
+    cfg._require("input_scale", cfg.input_scale > 0, "a float > 0")
+    cfg._require("fusion", cfg.fusion in FUSIONS, f"one of {list(FUSIONS)}")
+    cfg._require("batch_size", isinstance(cfg.batch_size, int) and cfg.batch_size >= 1, "an integer >= 1")
+
+
 @dataclass(frozen=True)
 class STTConfig(MethodConfig):
     """Settings of STT (defaults: the seed paper's Table 2; see `STT` for the presets).
@@ -103,19 +120,7 @@ class STTConfig(MethodConfig):
     batch_size: int = 16
 
     def validate(self) -> None:
-        self._require("patch_size", isinstance(self.patch_size, int) and self.patch_size >= 2, "an integer >= 2")
-        self._require("step", isinstance(self.step, int) and self.step >= 1, "an integer >= 1")
-        self._require("frame_radius", isinstance(self.frame_radius, int) and self.frame_radius >= 1, "an integer >= 1")
-        self._require("patch_radius", isinstance(self.patch_radius, int) and self.patch_radius >= 0, "an integer >= 0")
-        self._require("lam", self.lam is None or self.lam > 0, "None or a float > 0")
-        self._require("tol", self.tol > 0, "a float > 0")
-        self._require("max_iter", isinstance(self.max_iter, int) and self.max_iter >= 1, "an integer >= 1")
-        self._require("rho", self.rho >= 1, "a float >= 1")
-        self._require("mu0", self.mu0 > 0, "a float > 0")
-        self._require("mu_max", self.mu_max >= self.mu0, "a float >= mu0")
-        self._require("input_scale", self.input_scale > 0, "a float > 0")
-        self._require("fusion", self.fusion in FUSIONS, f"one of {list(FUSIONS)}")
-        self._require("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1")
+        validate_window_tensor(self)
 
     @property
     def n_slices(self) -> int:
