@@ -14,6 +14,7 @@ import numpy as np
 
 from istdbench.core.errors import DataError, InvalidParameterError
 from istdbench.core.io import load_maps
+from istdbench.core.runfolder import JOB_META
 from istdbench.core.types import Sequence
 from istdbench.datasets.images import natural_key
 
@@ -50,7 +51,7 @@ def made_on(meta: dict[str, Any], maps_file: Path) -> tuple[str | None, str | No
     A job folder of a run stores ``maps.npz`` without ``meta``; its ``job.json`` names the sequence.
     """
     name, data_hash = meta.get("sequence"), meta.get("data_hash")
-    job_file = maps_file.parent / "job.json"
+    job_file = maps_file.parent / JOB_META
     if name is None and job_file.is_file():
         try:
             job = json.loads(job_file.read_text(encoding="utf-8")).get("job") or {}

@@ -164,7 +164,7 @@ class FitState:
     def maps_path(self, steps: int) -> Path:
         return Path(self.directory) / f"{self.key}.step{steps}.npz"
 
-    def save_maps(self, steps: int, raw: RawOutput) -> None:
+    def save_checkpoint_maps(self, steps: int, raw: RawOutput) -> None:
         """Keep the maps of the fit checkpoint after ``steps`` steps (written atomically, once)."""
         meta = {"key": self.key, "steps": steps, "runtime_s": raw.runtime_s, "diagnostics": raw.diagnostics}
         arrays = {"target": raw.target, "meta": np.asarray(json.dumps(meta))}
@@ -172,8 +172,8 @@ class FitState:
             arrays["background"] = raw.background
         atomic_write_bytes(self.maps_path(steps), lambda fh: np.savez(fh, **arrays))
 
-    def load_maps(self, steps: int) -> RawOutput | None:
-        """The maps `save_maps` kept for ``steps`` steps of this fit, or None (none kept, or unreadable)."""
+    def load_checkpoint_maps(self, steps: int) -> RawOutput | None:
+        """The maps `save_checkpoint_maps` kept for ``steps`` steps of this fit, or None (none kept, or unreadable)."""
         path = self.maps_path(steps)
         if not path.is_file():
             return None

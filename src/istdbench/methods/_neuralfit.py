@@ -83,7 +83,7 @@ def run_fit(
     payload = state.load() if state is not None else None
     if payload is not None:
         done = int(payload["steps_done"])
-        passed = {k: state.load_maps(k) for k in marks if k <= done}
+        passed = {k: state.load_checkpoint_maps(k) for k in marks if k <= done}
         if any(raw is None for raw in passed.values()):
             log.warning("saved fit %s lacks the maps of a checkpoint it passed; fitting from the start", state.key)
         else:
@@ -117,7 +117,7 @@ def run_fit(
             pending.pop(0)
             results[done] = snapshot(done)
             if state is not None:  # before the state that passes it, so a saved state always has its maps
-                state.save_maps(done, results[done])
+                state.save_checkpoint_maps(done, results[done])
         if state is not None and state.due(done, iterations):
             state.save(done, model, optimizer, losses, seconds())
     results[iterations] = snapshot(iterations)

@@ -24,14 +24,12 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from istdbench.core.config import MethodConfig
-from istdbench.core.errors import DataError
 from istdbench.core.method import Method, RawOutput
 from istdbench.core.registry import register
 
 from ._numerics import snap_to_8bit, tnn_prox
-from ._patches import FUSIONS, fuse_patches, make_grid, neighbour_origins
 from ._trpca import trpca_admm
-from .stt import frame_sources
+from .stt import STTResult, validate_window_tensor, window_tensors_rpca
 
 log = logging.getLogger(__name__)
 
@@ -90,20 +88,8 @@ class NPSTTConfig(MethodConfig):
     batch_size: int = 16
 
     def validate(self) -> None:
-        self._require("patch_size", isinstance(self.patch_size, int) and self.patch_size >= 2, "an integer >= 2")
-        self._require("step", isinstance(self.step, int) and self.step >= 1, "an integer >= 1")
-        self._require("frame_radius", isinstance(self.frame_radius, int) and self.frame_radius >= 1, "an integer >= 1")
-        self._require("patch_radius", isinstance(self.patch_radius, int) and self.patch_radius >= 0, "an integer >= 0")
-        self._require("lam", self.lam is None or self.lam > 0, "None or a float > 0")
+        validate_window_tensor(self)
         self._require("cap_threshold", self.cap_threshold >= 0, "a float >= 0")
-        self._require("tol", self.tol > 0, "a float > 0")
-        self._require("max_iter", isinstance(self.max_iter, int) and self.max_iter >= 1, "an integer >= 1")
-        self._require("rho", self.rho >= 1, "a float >= 1")
-        self._require("mu0", self.mu0 > 0, "a float > 0")
-        self._require("mu_max", self.mu_max >= self.mu0, "a float >= mu0")
-        self._require("input_scale", self.input_scale > 0, "a float > 0")
-        self._require("fusion", self.fusion in FUSIONS, f"one of {list(FUSIONS)}")
-        self._require("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1")
 
     @property
     def n_slices(self) -> int:
@@ -200,72 +186,10 @@ def tcsvt(data: np.ndarray, lam: float, cfg: NPSTTConfig) -> tuple[np.ndarray, n
     return low, sparse, iterations
 
 
-@dataclass(frozen=True)
-class NPSTTResult:
-    """Output of `npstt`: maps in ``input_scale`` units and per-window solver facts."""
-
-    target: np.ndarray
-    background: np.ndarray
-    mean_iterations: list[float]
-    max_iterations: list[int]
-
-
-def npstt(frames: np.ndarray, cfg: NPSTTConfig) -> NPSTTResult:
-    """NPSTT on a sequence.
-
-    Parameters
-    ----------
-    frames : ndarray of shape (T, H, W)
-        Intensities in [0, 1]; T >= 2 r + 1 and H, W >= ``patch_size``.
-    cfg : NPSTTConfig
-
-    Returns
-    -------
-    NPSTTResult
-        Target (fused non-negative sparse part) and background maps of shape
-        (T, H, W), in ``cfg.input_scale`` units.
-    """
-    x = np.asarray(frames, dtype=np.float64) * cfg.input_scale
-    n_frames, h, w = x.shape
-    r, p = cfg.frame_radius, cfg.patch_size
-    if n_frames < 2 * r + 1:
-        raise DataError(f"NPSTT needs at least {2 * r + 1} frames (2 * frame_radius + 1); got {n_frames}.")
-    if p > min(h, w):
-        raise DataError(f"NPSTT needs frames of at least {p}x{p} pixels (patch_size); got {h}x{w}.")
-    grid = make_grid((h, w), p, cfg.step, border=True, row_fastest=False)
-    nb_rows, nb_cols = neighbour_origins(grid, cfg.patch_radius)
-    n_nb = nb_rows.shape[1]
-    offsets = list(range(-r, r + 1))
-    slice_rows = np.tile(nb_rows, (1, len(offsets)))  # (n_patches, n3): block by frame, neighbours inside
-    slice_cols = np.tile(nb_cols, (1, len(offsets)))
-    centre = n_nb // 2
-    lam = cfg.lambda_value()
-    windows = np.lib.stride_tricks.sliding_window_view(x, (p, p), axis=(1, 2))  # (T, H-p+1, W-p+1, p, p)
-    target = np.zeros(x.shape)
-    background = np.zeros(x.shape)
-    mean_its: list[float] = []
-    max_its: list[int] = []
-    n_loc = grid.n_patches
-    for c, outputs in frame_sources(n_frames, r, "centre").items():
-        slice_frames = np.repeat([c + o for o in offsets], n_nb)  # (n3,)
-        wanted = [offsets.index(o) * n_nb + centre for _, o in outputs]
-        tgt = np.empty((len(outputs), p, p, n_loc))
-        bkg = np.empty((len(outputs), p, p, n_loc))
-        its = np.empty(n_loc, dtype=np.int64)
-        for start in range(0, n_loc, cfg.batch_size):
-            sel = slice(start, min(start + cfg.batch_size, n_loc))
-            data = windows[slice_frames[None, :], slice_rows[sel], slice_cols[sel]]  # (B, n3, p, p)
-            low, sparse, its[sel] = tcsvt(data, lam, cfg)
-            tgt[:, :, :, sel] = np.moveaxis(sparse[:, wanted], 0, -1)
-            bkg[:, :, :, sel] = np.moveaxis(low[:, wanted], 0, -1)
-        for i, (f, _) in enumerate(outputs):
-            target[f] = fuse_patches(tgt[i], grid, cfg.fusion)
-            background[f] = fuse_patches(bkg[i], grid, cfg.fusion)
-        mean_its.append(float(its.mean()))
-        max_its.append(int(its.max()))
-        if its.max() >= cfg.max_iter:
-            log.debug("NPSTT window %d: a tensor reached max_iter=%d", c, cfg.max_iter)
-    return NPSTTResult(target=target, background=background, mean_iterations=mean_its, max_iterations=max_its)
+def npstt(frames: np.ndarray, cfg: NPSTTConfig) -> STTResult:
+    """NPSTT on a sequence: `window_tensors_rpca` with the capped nuclear norm, centred windows."""
+    r = cfg.frame_radius
+    return window_tensors_rpca(frames, cfg, "NPSTT", list(range(-r, r + 1)), "centre", tcsvt)
 
 
 @register("npstt")

@@ -19,8 +19,9 @@ preset (see `STT`), which reproduces the reference maps.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -34,6 +35,23 @@ from ._patches import FUSIONS, fuse_patches, make_grid, neighbour_origins
 from ._trpca import trpca_admm
 
 log = logging.getLogger(__name__)
+
+
+def validate_window_tensor(cfg: Any) -> None:
+    """The checks STT's and NPSTT's configs share (patch grid, windows, ADMM, fusion, batching)."""
+    cfg._require("patch_size", isinstance(cfg.patch_size, int) and cfg.patch_size >= 2, "an integer >= 2")
+    cfg._require("step", isinstance(cfg.step, int) and cfg.step >= 1, "an integer >= 1")
+    cfg._require("frame_radius", isinstance(cfg.frame_radius, int) and cfg.frame_radius >= 1, "an integer >= 1")
+    cfg._require("patch_radius", isinstance(cfg.patch_radius, int) and cfg.patch_radius >= 0, "an integer >= 0")
+    cfg._require("lam", cfg.lam is None or cfg.lam > 0, "None or a float > 0")
+    cfg._require("tol", cfg.tol > 0, "a float > 0")
+    cfg._require("max_iter", isinstance(cfg.max_iter, int) and cfg.max_iter >= 1, "an integer >= 1")
+    cfg._require("rho", cfg.rho >= 1, "a float >= 1")
+    cfg._require("mu0", cfg.mu0 > 0, "a float > 0")
+    cfg._require("mu_max", cfg.mu_max >= cfg.mu0, "a float >= mu0")
+    cfg._require("input_scale", cfg.input_scale > 0, "a float > 0")
+    cfg._require("fusion", cfg.fusion in FUSIONS, f"one of {list(FUSIONS)}")
+    cfg._require("batch_size", isinstance(cfg.batch_size, int) and cfg.batch_size >= 1, "an integer >= 1")
 
 
 @dataclass(frozen=True)
@@ -102,19 +120,7 @@ class STTConfig(MethodConfig):
     batch_size: int = 16
 
     def validate(self) -> None:
-        self._require("patch_size", isinstance(self.patch_size, int) and self.patch_size >= 2, "an integer >= 2")
-        self._require("step", isinstance(self.step, int) and self.step >= 1, "an integer >= 1")
-        self._require("frame_radius", isinstance(self.frame_radius, int) and self.frame_radius >= 1, "an integer >= 1")
-        self._require("patch_radius", isinstance(self.patch_radius, int) and self.patch_radius >= 0, "an integer >= 0")
-        self._require("lam", self.lam is None or self.lam > 0, "None or a float > 0")
-        self._require("tol", self.tol > 0, "a float > 0")
-        self._require("max_iter", isinstance(self.max_iter, int) and self.max_iter >= 1, "an integer >= 1")
-        self._require("rho", self.rho >= 1, "a float >= 1")
-        self._require("mu0", self.mu0 > 0, "a float > 0")
-        self._require("mu_max", self.mu_max >= self.mu0, "a float >= mu0")
-        self._require("input_scale", self.input_scale > 0, "a float > 0")
-        self._require("fusion", self.fusion in FUSIONS, f"one of {list(FUSIONS)}")
-        self._require("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1")
+        validate_window_tensor(self)
 
     @property
     def n_slices(self) -> int:
@@ -190,6 +196,10 @@ def trpca(data: np.ndarray, lam: float, cfg: STTConfig) -> tuple[np.ndarray, np.
     return low, sparse, iterations
 
 
+WindowSolver = Callable[[np.ndarray, float, Any], tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""``(batch of patch tensors, lambda, config) -> (low, sparse, iterations per tensor)``."""
+
+
 @dataclass(frozen=True)
 class STTResult:
     """Output of `stt`: maps in ``input_scale`` units and per-window solver facts."""
@@ -201,13 +211,29 @@ class STTResult:
 
 
 def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
-    """STT on a sequence.
+    """STT on a sequence: `window_tensors_rpca` with the tensor nuclear norm and the configured alignment."""
+    return window_tensors_rpca(frames, cfg, "STT", cfg.frame_offsets(), cfg.alignment, trpca)
+
+
+def window_tensors_rpca(
+    frames: np.ndarray, cfg: Any, name: str, offsets: list[int], alignment: str, solve: WindowSolver
+) -> STTResult:
+    """The spatial-temporal patch-tensor pipeline shared by STT and NPSTT.
+
+    Each window of ``2 r + 1`` frames (frame ``offsets`` around its centre,
+    frame-to-window ``alignment`` as in `frame_sources`) is cut into patch
+    tensors of the location and its neighbours in every frame; ``solve``
+    splits each batch into low-rank and sparse parts, and the centre
+    neighbours' sparse parts are fused back into frames.
 
     Parameters
     ----------
     frames : ndarray of shape (T, H, W)
         Intensities in [0, 1]; T >= 2 r + 1 and H, W >= ``patch_size``.
-    cfg : STTConfig
+    cfg : STTConfig or NPSTTConfig
+        Patch grid, solver and fusion settings.
+    name : str
+        The method, for error messages.
 
     Returns
     -------
@@ -219,13 +245,12 @@ def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
     n_frames, h, w = x.shape
     r, p = cfg.frame_radius, cfg.patch_size
     if n_frames < 2 * r + 1:
-        raise DataError(f"STT needs at least {2 * r + 1} frames (2 * frame_radius + 1); got {n_frames}.")
+        raise DataError(f"{name} needs at least {2 * r + 1} frames (2 * frame_radius + 1); got {n_frames}.")
     if p > min(h, w):
-        raise DataError(f"STT needs frames of at least {p}x{p} pixels (patch_size); got {h}x{w}.")
+        raise DataError(f"{name} needs frames of at least {p}x{p} pixels (patch_size); got {h}x{w}.")
     grid = make_grid((h, w), p, cfg.step, border=True, row_fastest=False)
     nb_rows, nb_cols = neighbour_origins(grid, cfg.patch_radius)
     n_nb = nb_rows.shape[1]
-    offsets = cfg.frame_offsets()
     slice_rows = np.tile(nb_rows, (1, len(offsets)))  # (n_patches, n3): block by frame, neighbours inside
     slice_cols = np.tile(nb_cols, (1, len(offsets)))
     centre = n_nb // 2
@@ -236,7 +261,7 @@ def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
     mean_its: list[float] = []
     max_its: list[int] = []
     n_loc = grid.n_patches
-    for c, outputs in frame_sources(n_frames, r, cfg.alignment).items():
+    for c, outputs in frame_sources(n_frames, r, alignment).items():
         slice_frames = np.repeat([c + o for o in offsets], n_nb)  # (n3,)
         wanted = [offsets.index(o) * n_nb + centre for _, o in outputs]
         tgt = np.empty((len(outputs), p, p, n_loc))
@@ -245,7 +270,7 @@ def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
         for start in range(0, n_loc, cfg.batch_size):
             sel = slice(start, min(start + cfg.batch_size, n_loc))
             data = windows[slice_frames[None, :], slice_rows[sel], slice_cols[sel]]  # (B, n3, p, p)
-            low, sparse, its[sel] = trpca(data, lam, cfg)
+            low, sparse, its[sel] = solve(data, lam, cfg)
             tgt[:, :, :, sel] = np.moveaxis(sparse[:, wanted], 0, -1)
             bkg[:, :, :, sel] = np.moveaxis(low[:, wanted], 0, -1)
         for i, (f, _) in enumerate(outputs):
@@ -254,7 +279,7 @@ def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
         mean_its.append(float(its.mean()))
         max_its.append(int(its.max()))
         if its.max() >= cfg.max_iter:
-            log.debug("STT window %d: a tensor reached max_iter=%d", c, cfg.max_iter)
+            log.debug("%s window %d: a tensor reached max_iter=%d", name, c, cfg.max_iter)
     return STTResult(target=target, background=background, mean_iterations=mean_its, max_iterations=max_its)
 
 

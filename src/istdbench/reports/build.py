@@ -17,6 +17,7 @@ from pathlib import Path
 from istdbench.core.display import Presentation, presentation_from_config
 from istdbench.core.errors import InvalidParameterError, IstdbenchError
 from istdbench.core.io import atomic_write_bytes
+from istdbench.core.runfolder import RESULTS
 
 from .drawing import draw_all
 from .figcache import CACHE_DIR, FigureCache, link_or_copy
@@ -224,7 +225,7 @@ def write_report(
             _keep_cache(final / CACHE_DIR, staging / CACHE_DIR)
         index = IndexInputs(df, tables, report.tables, sections, run_info, report.skipped, variant_configs(df, out))
         index.state, index.threads = state, threads
-        index.results_link = Path(os.path.relpath(out / "results.csv", final)).as_posix()
+        index.results_link = Path(os.path.relpath(out / RESULTS, final)).as_posix()
         _write_text(staging / "index.md", render_index(index))
         _swap_in(staging, final)
     except OSError as exc:

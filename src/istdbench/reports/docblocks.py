@@ -26,6 +26,7 @@ from pathlib import Path
 import click
 
 from istdbench.core.errors import DataError
+from istdbench.core.runfolder import RESULTS
 
 from .render_markdown import render_markdown
 from .results import load_results, variant_labels
@@ -50,7 +51,7 @@ def render_table(run: Path, key: str) -> str:
     """The Markdown of table ``key`` of the run in folder ``run``, as ``istdbench report`` writes it."""
     run = run.resolve()
     try:
-        info = (run / "results.csv").stat()
+        info = (run / RESULTS).stat()
     except OSError:
         raise DataError(f"No results table at {run / 'results.csv'}: is {run} a committed run?") from None
     tables = _run_tables(run, (info.st_mtime_ns, info.st_size))

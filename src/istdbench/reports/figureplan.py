@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from istdbench.core.display import Presentation
+from istdbench.core.runfolder import JOB_CURVES, JOB_MAPS, JOB_META
 
 from .drawing import FigureTask
 from .figcache import FigureCache, figure_key, source_stamp
@@ -98,7 +99,7 @@ def _by_sequence(jobs: list[JobRef]) -> dict[str, list[JobRef]]:
 
 
 def _curve_files(jobs: list[JobRef]) -> list[Path]:
-    return [j.folder / "curves.npz" for j in jobs]
+    return [j.folder / JOB_CURVES for j in jobs]
 
 
 def _plan_roc(plan: FigurePlan, df: pd.DataFrame, out: Path, setting: Setting, choice: FigureChoice) -> None:
@@ -160,7 +161,7 @@ def _plan_visual(
     for dataset, jobs in sorted(by_dataset.items()):
         caption = f"Visual comparison, {dataset} (threshold {threshold})"
         params = (threshold, str(data_root), [(j.sequence, j.variant) for j in jobs])
-        files = [f for j in jobs for f in (j.folder / "job.json", j.folder / "maps.npz")]
+        files = [f for j in jobs for f in (j.folder / JOB_META, j.folder / JOB_MAPS)]
         fig = plan.place(VISUAL_SECTION, caption, f"fig_visual_{slug(dataset)}", "visual", params, files)
         if fig.key:
             continue

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from istdbench.core.errors import IstdbenchError
+from istdbench.core.runfolder import JOBS_DIR, RESULTS, RUN_INFO
 from istdbench.metrics.protocols import get_protocol
 
 from .render_markdown import render_markdown
@@ -64,7 +65,7 @@ def _summary(
     name = _run_config(run_info).get("name")
     source = f"Built from [`results.csv`]({link}){f' of run config `{name}`' if name else ''}"
     if state is not None:
-        jobs_dir = link.removesuffix("results.csv") + "jobs"
+        jobs_dir = link.removesuffix(RESULTS) + JOBS_DIR
         source = f"Built from the job folders ([`jobs/`]({jobs_dir})) of run config `{state.config}`"
     if jobs.empty:
         summary = f"{source}, which holds no jobs."
@@ -80,7 +81,7 @@ def _summary(
     if threads is not None:
         lines += [f"Report built with {threads} thread(s).", ""]
     if run_info is not None:
-        run_json = link.removesuffix("results.csv") + "run.json"
+        run_json = link.removesuffix(RESULTS) + RUN_INFO
         lines += [f"The resolved run configuration and job list are in [`run.json`]({run_json}).", ""]
     return lines
 

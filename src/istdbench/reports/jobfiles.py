@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from istdbench.core.io import NPZ_ERRORS
+from istdbench.core.runfolder import JOB_CURVES, JOB_MAPS, JOB_META, JOBS_DIR, job_folder
 
 from .results import natural_sorted
 from .tables import Setting
@@ -50,7 +51,7 @@ def representative_jobs(df: pd.DataFrame, out: Path, setting: Setting | None, no
         ok = ok[ok["gt"] == setting.gt] if "gt" in ok else ok
     jobs = ok.drop_duplicates("job_key").sort_values(["variant", "sequence", "seed", "job_key"])
     first = jobs.drop_duplicates(["variant", "sequence"])
-    refs = [JobRef(r.variant, r.sequence, r.job_key, out / "jobs" / r.job_key) for r in first.itertuples()]
+    refs = [JobRef(r.variant, r.sequence, r.job_key, job_folder(out, r.job_key)) for r in first.itertuples()]
     order = {s: i for i, s in enumerate(natural_sorted(set(first["sequence"])))}
     return sorted(refs, key=lambda j: (order[j.sequence], j.variant))
 
@@ -73,17 +74,17 @@ def _load_npz(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray] | None
 
 def load_curves(job: JobRef) -> dict[str, np.ndarray] | None:
     """``thresholds, tau, tpr, fpr`` of a job's 3-D ROC, or None when unavailable."""
-    return _load_npz(job.folder / "curves.npz", CURVE_KEYS)
+    return _load_npz(job.folder / JOB_CURVES, CURVE_KEYS)
 
 
-def load_maps(job: JobRef) -> dict[str, np.ndarray] | None:
+def load_job_maps(job: JobRef) -> dict[str, np.ndarray] | None:
     """``target`` (and ``background``, ``frames`` where stored) of a job, or None when unavailable."""
-    return _load_npz(job.folder / "maps.npz", ("target",))
+    return _load_npz(job.folder / JOB_MAPS, ("target",))
 
 
 def load_job_meta(job: JobRef) -> dict[str, Any] | None:
     """The job's ``job.json`` as a dict, or None when missing or malformed."""
-    path = job.folder / "job.json"
+    path = job.folder / JOB_META
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -116,13 +117,13 @@ def variant_configs(df: pd.DataFrame, out: Path) -> dict[str, dict[str, Any]]:
     A committed run (``docs/runs/NAME``: the results table and its config, no job folders) has none.
     """
     configs: dict[str, dict[str, Any]] = {}
-    if not (out / "jobs").is_dir():
+    if not (out / JOBS_DIR).is_dir():
         return configs
     jobs = df.drop_duplicates("job_key").sort_values(["variant", "status", "job_key"], ascending=[True, False, True])
     for row in jobs.itertuples():
         if row.variant in configs:
             continue
-        meta = load_job_meta(JobRef(row.variant, row.sequence, row.job_key, out / "jobs" / row.job_key))
+        meta = load_job_meta(JobRef(row.variant, row.sequence, row.job_key, job_folder(out, row.job_key)))
         if meta is not None and isinstance(meta.get("config"), dict):
             configs[row.variant] = meta["config"]
     return configs

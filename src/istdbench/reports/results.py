@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from istdbench.core.errors import DataError
+from istdbench.core.runfolder import RESULTS
 from istdbench.core.schema import ADDED_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, TEXT_COLUMNS
-
-RESULTS_FILE = "results.csv"
 
 COLUMNS = (*TEXT_COLUMNS, *FLOAT_COLUMNS, *INT_COLUMNS)
 """Every column of the long results table (one row per job and metric)."""
@@ -34,7 +33,7 @@ def load_results(out: str | Path) -> pd.DataFrame:
     """
     path = Path(out)
     if path.is_dir():
-        path = path / RESULTS_FILE
+        path = path / RESULTS
     if not path.is_file():
         raise DataError(f"No results table at {path}: run `istdbench run CONFIG -o OUT` first.")
     try:

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from istdbench.core.errors import DataError
+from istdbench.core.runfolder import RUN_INFO
 
 from .results import load_results, normalize
 
@@ -52,7 +53,7 @@ class RunState:
 def read_run_info(out: Path) -> dict[str, Any] | None:
     """``OUT/run.json`` as a dict, or None when it is absent or unreadable."""
     try:
-        info = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        info = json.loads((out / RUN_INFO).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     return info if isinstance(info, dict) else None

@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from istdbench.core.errors import InvalidParameterError
+from istdbench.core.runfolder import RUN_INFO
 from istdbench.runners.config import ReportSpec, report_spec
 
 Choice = str | tuple[str, ...] | None
@@ -47,7 +48,7 @@ def resolve_spec(
     """The run config's ``[report]`` section (as recorded in ``run.json``) with the given flags put over it."""
     config = (run_info or {}).get("config")
     recorded = config.get("report") if isinstance(config, dict) else None
-    spec = report_spec(recorded, "run.json") if recorded is not None else ReportSpec()
+    spec = report_spec(recorded, RUN_INFO) if recorded is not None else ReportSpec()
     given = {"roc": _flag(roc), "visual": _flag(visual), "max_figures": max_figures, "summary": summary}
     given = {k: v for k, v in given.items() if v is not None}
     flags = report_spec(given, "the command line")

@@ -26,7 +26,7 @@ from istdbench.core.types import Sequence
 from istdbench.metrics.groundtruth import target_regions
 from istdbench.metrics.thresholds import parse_threshold
 
-from .jobfiles import JobRef, load_job_meta, load_maps, sequence_request
+from .jobfiles import JobRef, load_job_maps, load_job_meta, sequence_request
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ def grid_rows(jobs: list[JobRef], data_root: str | Path | None, threshold: str =
         t = pick_frame(labels)
         panels = {}
         for job in seq_jobs:
-            maps = load_maps(job)
+            maps = load_job_maps(job)
             if maps is None or maps["target"].shape != seq.shape:
                 continue
             frame_map = maps["target"][t].astype(np.float64)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from istdbench.core.errors import DataError
 from istdbench.core.io import atomic_write_bytes
+from istdbench.core.runfolder import RESULTS
 
 KEY = ("method", "preset", "config_hash", "sequence", "noise", "seed", "protocol", "threshold", "metric")
 CHECKED = ("status",)
@@ -53,7 +54,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
     """A run's ``results.csv`` (given the file or its output folder) or a golden copy, as a compared table."""
     path = Path(path)
     if path.is_dir():
-        path = path / "results.csv"
+        path = path / RESULTS
     if not path.is_file():
         raise DataError(f"No results table at {path}.")
     return deterministic_table(pd.read_csv(path, dtype=str, keep_default_na=False))

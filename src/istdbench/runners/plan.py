@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from istdbench.core.registry import create_method, get_method
+from istdbench.core.runfolder import JOB_META, JOB_ROWS
 
 from .config import RunConfig
 from .jobs import Job, plan_jobs
-from .store import ROWS, ResultStore
+from .store import ResultStore
 
 COST_MODEL: dict[tuple[str, str | None], tuple[float, str]] = {
     ("tophat", None): (0.037, "top-hat, 0.0024 s/frame at 256x256"),
@@ -213,8 +214,8 @@ def stored_timings(store: ResultStore) -> list[StoredTiming]:
 
 def _timing(folder: Path) -> StoredTiming | None:
     try:
-        meta = json.loads((folder / "job.json").read_text(encoding="utf-8"))
-        first = (folder / ROWS).read_text(encoding="utf-8").splitlines()[:2]
+        meta = json.loads((folder / JOB_META).read_text(encoding="utf-8"))
+        first = (folder / JOB_ROWS).read_text(encoding="utf-8").splitlines()[:2]
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     rows = list(csv.DictReader(first))

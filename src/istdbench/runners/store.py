@@ -40,15 +40,13 @@ import pandas as pd
 from istdbench import __version__
 from istdbench.core.errors import IstdbenchError
 from istdbench.core.io import atomic_write_bytes
+from istdbench.core.runfolder import JOB_CURVES, JOB_MAPS, JOB_META, JOB_ROWS, JOBS_DIR, MANIFEST, RESULTS, RUN_INFO
 from istdbench.core.schema import ADDED_COLUMNS, ROW_COLUMNS
 
 log = logging.getLogger(__name__)
 
 SUITE = "istdbench"
 STORE_SCHEMA = 1
-MANIFEST = "manifest.json"
-RESULTS = "results.csv"
-ROWS = "rows.csv"
 STAGING_PREFIX = ".staging-"
 
 
@@ -61,7 +59,7 @@ class ResultStore:
 
     def __init__(self, out: str | Path) -> None:
         self.out = Path(out)
-        self.jobs_dir = self.out / "jobs"
+        self.jobs_dir = self.out / JOBS_DIR
 
     # --- opening -------------------------------------------------------------------------------------
     @classmethod
@@ -140,7 +138,7 @@ class ResultStore:
 
     def status(self, key: str) -> str | None:
         """``"ok"`` or ``"failed"`` for a completed job, None if it has no trusted rows."""
-        path = self.job_dir(key) / ROWS
+        path = self.job_dir(key) / JOB_ROWS
         try:
             with open(path, newline="", encoding="utf-8") as fh:
                 first = next(csv.DictReader(fh), None)
@@ -153,7 +151,7 @@ class ResultStore:
         """The stored rows of the given completed jobs, in the given order (missing jobs are skipped)."""
         records: list[dict[str, str]] = []
         for key in keys:
-            path = self.job_dir(key) / ROWS
+            path = self.job_dir(key) / JOB_ROWS
             if path.is_file():  # the csv module: one pandas parse per job made large reports slow
                 with path.open(newline="", encoding="utf-8") as fh:
                     records.extend(csv.DictReader(fh))
@@ -180,12 +178,12 @@ class ResultStore:
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir()
             if maps:
-                atomic_write_bytes(staging / "maps.npz", lambda fh: np.savez_compressed(fh, **maps))
+                atomic_write_bytes(staging / JOB_MAPS, lambda fh: np.savez_compressed(fh, **maps))
             if curves:
-                atomic_write_bytes(staging / "curves.npz", lambda fh: np.savez(fh, **curves))
-            _write_json(staging / "job.json", meta)
+                atomic_write_bytes(staging / JOB_CURVES, lambda fh: np.savez(fh, **curves))
+            _write_json(staging / JOB_META, meta)
             table = pd.DataFrame(rows, columns=list(ROW_COLUMNS))
-            atomic_write_bytes(staging / ROWS, lambda fh: fh.write(table.to_csv(index=False).encode()))
+            atomic_write_bytes(staging / JOB_ROWS, lambda fh: fh.write(table.to_csv(index=False).encode()))
             if final.exists():  # a recomputed job (--no-resume): move the old folder aside in one step first
                 os.rename(final, retired)
             os.rename(staging, final)
@@ -205,7 +203,7 @@ class ResultStore:
         return path
 
     def write_run_info(self, info: dict[str, Any]) -> None:
-        path = self.out / "run.json"
+        path = self.out / RUN_INFO
         self._guard(path, lambda: _write_json(path, info))
 
     @property
