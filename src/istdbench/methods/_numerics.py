@@ -17,12 +17,6 @@ def soft_threshold(x: np.ndarray, tau: float | np.ndarray) -> np.ndarray:
     return np.sign(x) * np.maximum(np.abs(x) - tau, 0.0)
 
 
-def matlab_round(x: np.ndarray | float) -> np.ndarray:
-    """MATLAB's ``round``: halves away from zero (numpy rounds halves to even)."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
-
-
 def mat2gray(x: np.ndarray) -> np.ndarray:
     """MATLAB's ``mat2gray``: min-max scaling to [0, 1], NaN ignored, a constant gives zeros."""
     lo, hi = np.nanmin(x), np.nanmax(x)

@@ -27,7 +27,7 @@ from istdbench.core.display import Presentation
 from istdbench.metrics.thresholds import parse_threshold
 
 from . import style
-from .jobfiles import load_maps, representative_jobs
+from .jobfiles import load_job_maps, representative_jobs
 from .results import noise_order
 from .visual import load_job_sequence, pick_frame, target_label_frames
 
@@ -105,7 +105,7 @@ def noise_examples(
         inputs.append((pres.noise(n), apply_noise(seq, n, seed).frames[t]))
         by_variant = {j.variant: j for j in jobs[n]}
         for v, m in shown:
-            maps = load_maps(by_variant[v]) if v in by_variant else None
+            maps = load_job_maps(by_variant[v]) if v in by_variant else None
             ok = maps is not None and maps["target"].shape == seq.shape
             results[pres.variant(v, m)].append(rule.binarize(maps["target"])[t].astype(float) if ok else None)
     truth = (labels[t] > 0).astype(float)

@@ -32,7 +32,7 @@ from istdbench.core.display import Presentation
 from istdbench.metrics.thresholds import parse_threshold
 
 from . import style
-from .jobfiles import load_maps, representative_jobs
+from .jobfiles import load_job_maps, representative_jobs
 from .visual import FrameOutcome, classify_frame, load_job_sequence, pick_frame, target_label_frames
 
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def _row(jobs, pres: Presentation, method_of: dict[str, str], data_root, rule) -
     t = numbers.index(pres.frame) if pres.frame and pres.frame in numbers else pick_frame(labels)
     panels = {}
     for job in jobs:
-        maps = load_maps(job)
+        maps = load_job_maps(job)
         if maps is None or maps["target"].shape != seq.shape:
             continue
         frame_map = maps["target"][t].astype(np.float64)

@@ -101,7 +101,7 @@ def _start(ctx: mp.context.BaseContext, task: Task) -> _Running:
     level = logging.getLogger().getEffectiveLevel()
     process = ctx.Process(
         target=_child_main,
-        args=(task, child_end, plugins, list(sys.path), level, static_environment(), dict(os.environ)),
+        args=(task, child_end, plugins, level, static_environment(), dict(os.environ)),
         name=f"istdbench-job-{task.first.detection_key}",
         daemon=True,
     )
@@ -165,7 +165,6 @@ def _child_main(
     task: Task,
     conn: Connection,
     plugins: dict[str, tuple[str, str]],
-    path: list[str],
     level: int,
     env: dict[str, str],
     environ: dict[str, str],
@@ -174,6 +173,8 @@ def _child_main(
 
     ``environ`` is the parent's environment when the job started: the forkserver
     keeps the one of its own start, which may predate e.g. ``$ISTDBENCH_WEIGHTS``.
+    The parent's import path needs no such care: multiprocessing sends it with
+    every child's preparation data.
     """
     answered = threading.Event()
     _watch_parent(conn, answered)
@@ -181,7 +182,6 @@ def _child_main(
     os.environ.update(environ)
     inherit_environment(env)  # same machine and code as the parent: no git call per job
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    sys.path[:] = path + [p for p in sys.path if p not in path]
     _register_plugins(plugins)
     outcomes = run_task(task)
     answered.set()  # from here on the parent closing its end is expected: let the process end normally
