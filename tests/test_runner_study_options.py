@@ -70,7 +70,7 @@ def test_checkpoint_rows_equal_shorter_fits_and_stay_out_of_final_tables(tmp_pat
     df = load_results(tmp_path / "a")
     tables = {t.key: t for t in build_tables(df.assign(variant=variant_labels(df)))}
     mean = tables["table8_auc3d"].values
-    assert mean.loc["3dstpm", ("", "AUC_ODP")] == pytest.approx(final["AUC_ODP"])
+    assert mean.loc["3DSTPM", ("", "AUC_ODP")] == pytest.approx(final["AUC_ODP"])
     marks = tables["checkpoints_odp"].values
     assert list(marks.columns.get_level_values(0)) == ["3", "final"]
     row = marks.loc[f"3dstpm on {rows['sequence'].iloc[0]}"]

@@ -73,6 +73,11 @@ def _number(text: str) -> str:
     return escape(text)
 
 
+def _breakable(text: str) -> str:
+    """Let a wrapped cell break after the commas and slashes of long specs (``synthetic/h=96,w=128,...``)."""
+    return re.sub(r"([,/])(?=\S)", r"\1\\allowbreak{}", text)
+
+
 def _wrap(text: str, mark: str) -> str:
     if not text:
         return DASH
@@ -133,6 +138,7 @@ def render_latex(table: Table) -> str:
     wrapped = wrapped_columns(body, range(1, len(lead)))  # long text (info) columns wrap in p{} columns
     if wrapped:
         spec = "".join(f"p{{{wrapped[i]:g}pt}}" if i in wrapped else c for i, c in enumerate(spec))
+        body = [[_breakable(c) if i in wrapped else c for i, c in enumerate(cells)] for cells in body]
     layout = choose_layout([header_rows[-1], *body], [(len(lead) + a, n, t) for a, n, t in spans], wrapped)
     caption = " ".join([table.title.rstrip(".") + ".", *table.notes, *legend(table.status, marked, DASH)])
     env = layout.environment

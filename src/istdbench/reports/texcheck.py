@@ -5,7 +5,7 @@ journal's layout without running into the margin. This module wraps the
 report's ``.tex`` tables and PDF figures into a ``\documentclass[twocolumn]{article}``
 document with the figure widths of IEEE's author guide (column 3.5 in, text
 7.16 in; IEEEtran's own are 252 and 516 pt, 0.3% less, which `texwidth`'s
-3% margin covers), runs ``pdflatex`` and reads ``Overfull \hbox`` warnings
+10% margin covers), runs ``pdflatex`` and reads ``Overfull \hbox`` warnings
 from the log.
 
 Command line (exit 1 on overfull boxes beyond the tolerance, 2 when it cannot run)::
