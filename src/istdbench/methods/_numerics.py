@@ -128,22 +128,22 @@ def svt_gram(x: np.ndarray, tau: float, n_keep: int | np.ndarray = 0) -> tuple[n
     exempt = np.broadcast_to(np.clip(np.asarray(n_keep, dtype=np.int64), 0, gram.shape[-1]), batch)
     # Gershgorin: s_max^2 <= max row sum of |gram|, so a matrix under that bound keeps
     # nothing and needs no eigendecomposition (exact; about a sixth of STT's slices).
-    todo = (np.abs(gram).sum(axis=-1).max(axis=-1, initial=0.0) > tau * tau) | (exempt > 0)
-    if not todo.any():
+    pending = (np.abs(gram).sum(axis=-1).max(axis=-1, initial=0.0) > tau * tau) | (exempt > 0)
+    if not pending.any():
         return out.astype(x.dtype, copy=False), ranks
-    a_t, gram_t = a[todo], gram[todo]
+    a_t, gram_t = a[pending], gram[pending]
     evals, evecs = np.linalg.eigh(gram_t)  # ascending
     s = np.sqrt(np.clip(evals, 0.0, None))
     k = s.shape[-1]
-    top = np.arange(k) >= k - exempt[todo][:, None]  # the n_keep largest, in ascending order
+    top = np.arange(k) >= k - exempt[pending][:, None]  # the n_keep largest, in ascending order
     above = s > tau
-    ranks[todo] = (above | top).sum(axis=-1)
+    ranks[pending] = (above | top).sum(axis=-1)
     scale = np.where(top, 1.0, np.where(above, 1.0 - tau / np.where(above, s, 1.0), 0.0))
     shrunk = np.zeros(a_t.shape, dtype=out.dtype)
-    for rows, r in _rank_groups(ranks[todo]):
+    for rows, r in _rank_groups(ranks[pending]):
         v = evecs[rows, :, -r:]
         shrunk[rows] = ((a_t[rows] @ v) * scale[rows, None, -r:]) @ np.swapaxes(v, -1, -2).conj()
-    out[todo] = np.swapaxes(shrunk, -1, -2).conj() if wide else shrunk
+    out[pending] = np.swapaxes(shrunk, -1, -2).conj() if wide else shrunk
     return out.astype(x.dtype, copy=False), ranks
 
 

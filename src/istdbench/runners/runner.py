@@ -120,15 +120,15 @@ def run(
         store.clean_staging()
         if not resume:
             store.clean_fit_state()
-        todo = [j for j in jobs if not resume or _needs_run(store.status(j.key), retry_failed)]
-        reused = len(jobs) - len(todo)
-        log.info("config %r: %d jobs, %d stored, %d to run", cfg.name, len(jobs), reused, len(todo))
+        pending = [j for j in jobs if not resume or _needs_run(store.status(j.key), retry_failed)]
+        reused = len(jobs) - len(pending)
+        log.info("config %r: %d jobs, %d stored, %d to run", cfg.name, len(jobs), reused, len(pending))
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         store.write_run_info(_run_info(cfg, jobs, threads, started, None, skipped))
         # local workers share this file system: a killed neural fit resumes from its saved state
         state_root = None if scheduler else store.fit_state_dir
-        tasks = group_tasks(todo, data_root, cfg.maps, threads, state_root)
-        failed = _execute(store, tasks, len(todo), n_jobs, scheduler, progress, isolate)
+        tasks = group_tasks(pending, data_root, cfg.maps, threads, state_root)
+        failed = _execute(store, tasks, len(pending), n_jobs, scheduler, progress, isolate)
         store.tidy_fit_state()
         results = store.write_results([j.key for j in jobs])
         finished = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -139,7 +139,7 @@ def run(
         results=results,
         total=len(jobs),
         reused=reused,
-        ran=len(todo),
+        ran=len(pending),
         failed=failed,
         failures=failures,
         skipped=tuple(skipped),
