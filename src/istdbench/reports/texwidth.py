@@ -16,6 +16,7 @@ compiles the result and checks the estimate: no overfull box.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ LAYOUTS = (
 _SCALE = {"": 1.0, r"\small": 0.9, r"\footnotesize": 0.8, r"\scriptsize": 0.7}
 
 
+@functools.lru_cache(maxsize=65536)  # the same cells recur across layouts and rows
 def text_width(cell: str) -> float:
     r"""Estimated printed width (pt, 10 pt type) of one LaTeX cell: macros dropped, sub/superscripts at 70%."""
     bold = r"\textbf" in cell
