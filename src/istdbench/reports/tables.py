@@ -168,6 +168,13 @@ def _grid(
     return values, status
 
 
+def _average_only(values: pd.DataFrame, status: pd.DataFrame, metrics) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Only the ``Average`` columns of ``metrics``, in that order, under an unnamed group (a means table)."""
+    keep = [(AVERAGE, m) for m in metrics]
+    unnamed = {AVERAGE: ""}
+    return values[keep].rename(columns=unnamed, level="group"), status[keep].rename(columns=unnamed, level="group")
+
+
 def _average(values: pd.DataFrame, status: pd.DataFrame, groups: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Append the group ``Average``: the mean over groups per metric; failed if any group failed."""
     metrics = list(dict.fromkeys(values.columns.get_level_values("metric")))
@@ -234,9 +241,7 @@ def table8_auc3d(df: pd.DataFrame, setting: Setting, pres: Presentation) -> Tabl
     sequences = natural_sorted(set(clean["sequence"]))
     values, status = _grid(clean, "sequence", sequences, PAPER_AUC_ORDER, _rows(clean, pres))
     values, status = _average(values, status, sequences)
-    keep = [(AVERAGE, m) for m in PAPER_AUC_ORDER]
-    values = values[keep].rename(columns={AVERAGE: ""}, level="group")
-    status = status[keep].rename(columns={AVERAGE: ""}, level="group")
+    values, status = _average_only(values, status, PAPER_AUC_ORDER)
     values, status, cites = _present(clean, pres, values, status)
     notes = (
         "Mean over " + captions.data_sentence(clean, sequences, pres),
@@ -287,9 +292,7 @@ def table9_target(df: pd.DataFrame, setting: Setting, pres: Presentation, sequen
     groups = natural_sorted(sequences)
     values, status = _grid(part, "sequence", groups, TARGET_METRICS, _rows(part, pres))
     values, status = _average(values, status, groups)
-    keep = [(AVERAGE, m) for m in TARGET_METRICS]
-    values = values[keep].rename(columns={AVERAGE: ""}, level="group")
-    status = status[keep].rename(columns={AVERAGE: ""}, level="group")
+    values, status = _average_only(values, status, TARGET_METRICS)
     values, status, cites = _present(part, pres, values, status)
     notes = (
         "Mean over " + captions.data_sentence(part, groups, pres),
