@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from istdbench.core.errors import DataError, InvalidParameterError, IstdbenchError, UnknownNameError
-from istdbench.runners.config import MethodSpec, load_config, parse_config, shipped_configs
+from istdbench.runners.config import MethodSpec, load_config, parse_config, select_methods, shipped_configs
 from istdbench.runners.jobs import code_version, content_key, group_tasks, plan_jobs
 
 SEQ = [{"refs": ["synthetic:h=24,w=24,t=4,seed=0"]}]
@@ -187,3 +187,14 @@ def test_paper_config_plans_on_the_real_data(data_root, weights_root):
     assert {j.shape[0] for j in jobs if j.sequence != "city/city2"} == {80}
     assert {j.noise for j in jobs} == {"none", "gaussian:snr=5", "gaussian:snr=15", "cross", "vline"}
     assert len(jobs) == 14 * (11 + 8 * 4)
+
+
+def test_select_methods_keeps_the_named_variants_and_names_unknown_ones():
+    cfg = parse_config(
+        {"methods": {"tophat": {}, "mpcm": {}, "stt": {"label": "stt-fast", "set": {"max_iter": 3}}}, "sequences": SEQ}
+    )
+    assert [m.name for m in select_methods(cfg, ("tophat", "stt-fast")).methods] == ["tophat", "stt"]
+    with pytest.raises(InvalidParameterError, match="no method 'ipi'.*mpcm"):
+        select_methods(cfg, ("ipi",))
+    with pytest.raises(InvalidParameterError, match="runs every method"):
+        select_methods(parse_config({"methods": "all", "sequences": SEQ}), ("tophat",))

@@ -71,3 +71,9 @@ def test_cli_plan(tmp_path):
 
 def test_format_seconds():
     assert [format_seconds(s) for s in (42, 600, 7200, 3 * 86400)] == ["42 s", "10.0 min", "2.0 h", "3.0 days"]
+
+
+def test_cli_plan_of_some_methods(tmp_path):
+    res = CliRunner().invoke(main, ["run", "quick", "--plan", "-o", str(tmp_path / "q"), "--methods", "tophat,mpcm"])
+    assert res.exit_code == 0, res.output
+    assert "tophat" in res.output and "3dstpm" not in res.output

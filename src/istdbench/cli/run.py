@@ -42,6 +42,13 @@ from . import main
     help="Folder of the real sequence groups (default: $ISTDBENCH_DATA).",
 )
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="Threads per job (default: cores / jobs).")
+@click.option(
+    "--methods",
+    "only_methods",
+    metavar="NAME[,NAME]",
+    default=None,
+    help="Run only these method variants of CONFIG (names or labels); the rest stay as stored.",
+)
 @click.option("--dry-run", is_flag=True, help="List the jobs and whether each is stored; run nothing.")
 @click.option(
     "--plan",
@@ -65,6 +72,7 @@ def run_command(
     device: str | None,
     data_root: Path | None,
     threads: int | None,
+    only_methods: str | None,
     dry_run: bool,
     show_plan: bool,
     in_process: bool,
@@ -75,10 +83,12 @@ def run_command(
     Killing a run loses at most the jobs in flight; a job whose process crashes is stored as failed.
     Exit status: 0 when every job is stored with results, 1 when some are stored as failed, 2 for bad input.
     """
-    from istdbench.runners.config import load_config
+    from istdbench.runners.config import load_config, select_methods
     from istdbench.runners.runner import run
 
     cfg = load_config(config)
+    if only_methods:
+        cfg = select_methods(cfg, tuple(name.strip() for name in only_methods.split(",") if name.strip()))
     out = out or Path("results") / cfg.name
     if dry_run:
         _dry_run(cfg, out, data_root, device)

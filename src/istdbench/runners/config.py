@@ -58,9 +58,9 @@ default of every block) scores the block against masks grown from its points
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from istdbench.core.display import Presentation, parse_presentation
 from istdbench.core.errors import InvalidParameterError, unknown_name
@@ -168,6 +168,21 @@ class RunConfig:
     report: ReportSpec = field(default_factory=ReportSpec)
     on_bad_data: str = "fail"
     source: str = field(default="", compare=False)
+
+
+def select_methods(cfg: RunConfig, names: tuple[str, ...]) -> RunConfig:
+    """The part of `cfg` whose method variants are named (by method name or label), for running a config in parts."""
+    if cfg.methods == "all":
+        raise InvalidParameterError(f"{cfg.source or cfg.name} runs every method: name them in [methods] to select.")
+    specs = cast(tuple[MethodSpec, ...], cfg.methods)
+    known = {spec.name for spec in specs} | {spec.label for spec in specs if spec.label}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise InvalidParameterError(
+            f"{cfg.source or cfg.name} has no method {', '.join(map(repr, unknown))}; it has {', '.join(sorted(known))}."
+        )
+    chosen = tuple(spec for spec in specs if spec.name in names or (spec.label and spec.label in names))
+    return replace(cfg, methods=chosen)
 
 
 def shipped_configs() -> list[str]:
