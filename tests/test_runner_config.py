@@ -194,7 +194,7 @@ def test_select_methods_keeps_the_named_variants_and_names_unknown_ones():
         {"methods": {"tophat": {}, "mpcm": {}, "stt": {"label": "stt-fast", "set": {"max_iter": 3}}}, "sequences": SEQ}
     )
     assert [m.name for m in select_methods(cfg, ("tophat", "stt-fast")).methods] == ["tophat", "stt"]
-    with pytest.raises(InvalidParameterError, match="no method 'ipi'.*mpcm"):
+    with pytest.raises(InvalidParameterError, match=r"no method 'ipi'.*mpcm"):
         select_methods(cfg, ("ipi",))
     with pytest.raises(InvalidParameterError, match="runs every method"):
         select_methods(parse_config({"methods": "all", "sequences": SEQ}), ("tophat",))

@@ -179,7 +179,8 @@ def select_methods(cfg: RunConfig, names: tuple[str, ...]) -> RunConfig:
     unknown = [name for name in names if name not in known]
     if unknown:
         raise InvalidParameterError(
-            f"{cfg.source or cfg.name} has no method {', '.join(map(repr, unknown))}; it has {', '.join(sorted(known))}."
+            f"{cfg.source or cfg.name} has no method {', '.join(map(repr, unknown))}; "
+            f"it has {', '.join(sorted(known))}."
         )
     chosen = tuple(spec for spec in specs if spec.name in names or (spec.label and spec.label in names))
     return replace(cfg, methods=chosen)
