@@ -53,10 +53,14 @@ def test_ipi_finds_planted_targets(rng: np.random.Generator) -> None:
     res = ipi(img, SMALL)
     out = res.target
     assert out.shape == img.shape and np.isfinite(out).all() and out.min() >= 0
+    near_target = np.zeros(out.shape, dtype=bool)
+    for r, c in targets:
+        near_target[r - 3 : r + 4, c - 3 : c + 4] = True
     for r, c in targets:  # each target is the maximum of its neighbourhood and far above the background
         win = out[r - 3 : r + 4, c - 3 : c + 4]
         assert win.max() == out[max(r - 8, 0) : r + 9, max(c - 8, 0) : c + 9].max()
-        assert win.max() > 20 * np.median(out[out > 0])
+        assert win.max() > 0.3  # the planted peak is 0.45 above the background
+        assert win.max() > 10 * out[~near_target].max()  # measured 19.6 (Haswell kernel) to inf (SkylakeX)
     np.testing.assert_allclose(res.target, np.maximum(res.sparse, 0), rtol=0, atol=0)
 
 

@@ -78,8 +78,9 @@ def test_nftdgstv_final_maps_match_octave(sequence1: Sequence, nft_ref: dict[str
     for t in range(3):
         o, r = res.target[t], nft_ref["target"][t].astype(np.float64)
         assert np.argmax(o) == np.argmax(r), f"frame {t + 1}"
-        # measured 0.990-0.997 in runs that differ only in rounding; the margin is for other BLAS builds
-        assert np.corrcoef(o.ravel(), r.ravel())[0, 1] >= 0.98, f"frame {t + 1}"
+        # measured 0.974-0.994 over OpenBLAS kernels (Haswell, Zen, SkylakeX) and 1 or 2 threads: the
+        # solver stops one iteration apart on rounding alone (51 vs 52 here), which moves the maps
+        assert np.corrcoef(o.ravel(), r.ravel())[0, 1] >= 0.965, f"frame {t + 1}"
 
 
 @pytest.mark.slow
