@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+import subprocess
 import sys
 from pathlib import Path
 
@@ -154,6 +155,22 @@ def test_list_methods_wildcard():
     assert istdbench.list_methods("zzz*") == []
 
 
+def test_one_method_loads_without_the_others():
+    """Asking for the top-hat imports its module only: no network module, so no torch (reports stay fast)."""
+    code = (
+        "import sys; from istdbench.core.registry import get_method, _REGISTRY; get_method('tophat'); "
+        "print(sorted(_REGISTRY), 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["['tophat']", "False"]
+
+
+def test_builtin_modules_are_found_from_their_register_lines():
+    found = registry._builtin_modules()
+    assert found["3dstpm"] == "istdbench.methods.stpm3d" and found["asttv-ntla"] == "istdbench.methods.asttv_ntla"
+    assert set(found) == {n for n in istdbench.list_methods() if get_module(n).startswith("istdbench.methods.")}
+
+
 def test_entry_point_plugin(tmp_path, monkeypatch):
     """A package that declares the `istdbench.methods` entry point is found without touching the suite."""
     dist = tmp_path / "istdbench_plugin_example-1.0.dist-info"
@@ -164,6 +181,7 @@ def test_entry_point_plugin(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(PLUGIN_DIR))
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     monkeypatch.setattr(registry, "_loaded", False)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
     assert "brightest" in istdbench.list_methods()
     method = istdbench.create_method("brightest", overrides={"gain": "2"})
     seq = Sequence(_frames())

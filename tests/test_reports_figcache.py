@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -144,3 +146,16 @@ def test_cli_figure_flags(tmp_path):
     assert res.exit_code == 2
     assert res.output.startswith("error: The ROC figure selection (--roc or report.roc) names 'synthetic/s9'")
     assert "Traceback" not in res.output
+
+
+def test_unchanged_report_imports_neither_matplotlib_nor_torch(tmp_path):
+    """What an unchanged rerun skips, it does not import: matplotlib (nothing is drawn) and torch (no network)."""
+    out = _two_sequence_run(tmp_path)
+    write_report(out, formats="md", max_figures=1)
+    code = (
+        "import sys; from istdbench.reports import write_report; "
+        f"write_report({str(out)!r}, formats='md', max_figures=1); "
+        "print('matplotlib' in sys.modules, 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]

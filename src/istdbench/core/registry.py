@@ -1,14 +1,20 @@
 """Method registry: ``@register("name")`` plus the ``istdbench.methods`` entry-point group.
 
-Built-in methods register on import of `istdbench.methods`; third-party
-packages expose their classes through entry points and are loaded lazily the
-first time the registry is queried.
+Built-in methods register on import of their module in `istdbench.methods`.
+Asking for one name imports only the module whose source registers it (found by
+reading the ``@register`` lines), so a report of a top-hat run does not import
+torch for the networks; a name no built-in registers loads the third-party
+packages' entry points, and listing the registry imports everything.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
+import importlib
 import logging
+import pkgutil
+import re
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -20,8 +26,11 @@ from .method import Method
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "istdbench.methods"
+BUILTIN_PACKAGE = "istdbench.methods"
+_REGISTER_LINE = re.compile(r"^@register\(\s*[\"']([^\"']+)[\"']", re.MULTILINE)
 _REGISTRY: dict[str, type[Method]] = {}
 _loaded = False
+_plugins_loaded = False
 
 M = TypeVar("M", bound=type[Method])
 
@@ -51,8 +60,17 @@ def _load_all() -> None:
     if _loaded:
         return
     _loaded = True
-    import istdbench.methods  # noqa: F401  (registers the built-ins)
+    for module in sorted(set(_builtin_modules().values())):
+        importlib.import_module(module)
+    _load_plugins()
 
+
+def _load_plugins() -> None:
+    """Register the classes of the ``istdbench.methods`` entry points (once; a broken plugin is a warning)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
@@ -63,6 +81,33 @@ def _load_all() -> None:
             register(ep.name)(obj)
 
 
+@functools.cache
+def _builtin_modules() -> dict[str, str]:
+    """Registered name -> module of every built-in method, from the ``@register("name")`` lines of their sources."""
+    package = importlib.import_module(BUILTIN_PACKAGE)
+    found: dict[str, str] = {}
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_"):
+            continue
+        module = f"{BUILTIN_PACKAGE}.{info.name}"
+        source = Path(package.__path__[0], f"{info.name}.py")
+        names = _REGISTER_LINE.findall(source.read_text(encoding="utf-8")) if source.is_file() else []
+        for name in names or [f"?{module}"]:  # a module with no readable @register line loads with the rest
+            found[name] = module
+    return found
+
+
+def _load(name: str) -> None:
+    """Register ``name`` if a built-in (its module only) or a plugin provides it."""
+    if name in _REGISTRY:
+        return
+    module = _builtin_modules().get(name)
+    if module is not None:
+        importlib.import_module(module)
+    if name not in _REGISTRY:
+        _load_plugins()
+
+
 def list_methods(pattern: str = "*") -> list[str]:
     """Registered method names matching a shell-style wildcard, sorted."""
     _load_all()
@@ -70,7 +115,7 @@ def list_methods(pattern: str = "*") -> list[str]:
 
 
 def get_method(name: str) -> type[Method]:
-    _load_all()
+    _load(name)
     if name not in _REGISTRY:
         raise unknown_name("method", name, _REGISTRY)
     return _REGISTRY[name]

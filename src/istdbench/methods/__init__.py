@@ -1,8 +1,5 @@
-"""Built-in detection methods: every public module here registers itself on import."""
+"""Built-in detection methods: every public module here registers one method on import.
 
-import importlib
-import pkgutil
-
-for _info in pkgutil.iter_modules(__path__):
-    if not _info.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_info.name}")
+`istdbench.core.registry` imports them: one by one as names are asked for, or all
+of them when the whole registry is listed.
+"""

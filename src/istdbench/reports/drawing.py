@@ -20,10 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import matplotlib
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from istdbench.core.errors import IstdbenchError
 
@@ -35,6 +32,9 @@ from .rocgrid import roc_grid_figure
 from .summary import roc_summary_figure
 from .visual import draw_visual_grid
 from .visual_grid import visual_grid_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,8 @@ def default_jobs() -> int:
 
 def init_worker() -> None:
     """Set up a drawing process once: headless backend, report rc settings, fonts loaded."""
+    import matplotlib
+
     matplotlib.use("Agg")
     matplotlib.rcParams.update(FIGURE_RC)
     from matplotlib import font_manager
@@ -92,6 +94,8 @@ def init_worker() -> None:
 
 def draw_task(task: FigureTask, folder: Path, formats: tuple[str, ...] = FORMATS) -> tuple[int, float]:
     """Draw one task into ``folder/<key>.<fmt>``; returns the drawing process and the CPU seconds it took."""
+    import matplotlib
+
     start = time.process_time()
     with matplotlib.rc_context(FIGURE_RC):
         fig = DRAWERS[task.kind](**task.inputs)

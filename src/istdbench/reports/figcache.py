@@ -17,10 +17,10 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import numpy as np
 import pandas as pd
 
@@ -69,7 +69,7 @@ def figure_key(kind: str, inputs: Any, formats: Iterable[str]) -> str:
     """
     digest = hashlib.sha256()
     style = repr(sorted(FIGURE_RC.items()))
-    _feed(digest, (DRAW_VERSION, matplotlib.__version__, style, kind, tuple(formats)))
+    _feed(digest, (DRAW_VERSION, version("matplotlib"), style, kind, tuple(formats)))
     _feed(digest, inputs)
     return digest.hexdigest()[:32]
 

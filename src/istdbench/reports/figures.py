@@ -13,11 +13,14 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from .tables import Table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,8 @@ def roc3d_figure(curves: dict[str, dict[str, np.ndarray]], title: str) -> Figure
     maps span several decades, and on a linear axis every ROC hugs the origin.
     Points with FPR = 0 cannot be drawn on them and are left out there.
     """
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(11, 9), layout="constrained")
     ax3 = fig.add_subplot(2, 2, 1, projection="3d")
     ax_fd = fig.add_subplot(2, 2, 2)
@@ -101,6 +106,8 @@ def noise_figure(table: Table) -> Figure:
     metrics = list(dict.fromkeys(table.values.columns.get_level_values("metric")))
     noises = list(dict.fromkeys(table.values.columns.get_level_values("group")))
     variants = list(table.values.index)
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(max(5.0, 1.2 * len(noises) * len(metrics) + 2), 3.8), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     width = 0.8 / max(len(variants), 1)

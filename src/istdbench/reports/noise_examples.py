@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from istdbench.core.display import Presentation
 from istdbench.metrics.thresholds import parse_threshold
@@ -30,6 +30,9 @@ from . import style
 from .jobfiles import load_job_maps, representative_jobs
 from .results import noise_order
 from .visual import load_job_sequence, pick_frame, target_label_frames
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 

@@ -10,14 +10,17 @@ Bars carry the method's colour and a hatch, so they read in greyscale too.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from istdbench.core.display import Presentation
 
 from . import style
 from .tables import Table
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo", "--")
 

@@ -18,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter
 
 from . import style
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 FPR_FLOOR = 1e-7
 """Lower limit of the log FPR axes."""
@@ -72,6 +72,9 @@ def roc_grid_figure(
     fpr_zoom : float, optional
         Upper FPR limit of the linear FPR axes (e.g. 1e-4, as in the paper).
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter
+
     styles = style.method_styles(methods, highlight)
     fig = style.figure("double", 1.55 * len(rows) + 0.45)
     grid = fig.add_gridspec(len(rows), 4, width_ratios=(1.25, 1, 1, 1))

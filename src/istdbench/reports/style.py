@@ -20,10 +20,11 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import matplotlib as mpl
-from matplotlib.figure import Figure
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 
 COLUMN_IN = 3.5
 DOUBLE_IN = 7.16
@@ -72,12 +73,16 @@ RC: dict[str, Any] = {
 @contextlib.contextmanager
 def publication_style() -> Iterator[None]:
     """Context in which figures are both built and saved with `RC`."""
+    import matplotlib as mpl
+
     with mpl.rc_context(RC):
         yield
 
 
 def figure(width: Width = "double", height_in: float | None = None) -> Figure:
     """An Agg `Figure` at the journal width (``column`` 3.5 in, ``double`` 7.16 in), constrained layout."""
+    from matplotlib.figure import Figure
+
     w = COLUMN_IN if width == "column" else DOUBLE_IN
     return Figure(figsize=(w, height_in if height_in is not None else w * 0.62), layout="constrained")
 

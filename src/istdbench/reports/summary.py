@@ -9,10 +9,14 @@ and group, however many sequences the group has.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from matplotlib.figure import Figure
 
 from .results import natural_sorted
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class CurveSummary:
@@ -78,6 +82,8 @@ def roc_summary_figure(curves: dict[str, dict[str, np.ndarray | int]], title: st
     title : str
         Figure title (the group and what was averaged).
     """
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(13, 4.4), layout="constrained")
     ax_fd, ax_td, ax_tf = fig.subplots(1, 3)
     for label, c in curves.items():

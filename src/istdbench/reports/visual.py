@@ -15,10 +15,9 @@ import logging
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 from scipy import ndimage
 
 from istdbench.core.errors import IstdbenchError
@@ -27,6 +26,9 @@ from istdbench.metrics.groundtruth import target_regions
 from istdbench.metrics.thresholds import parse_threshold
 
 from .jobfiles import JobRef, load_job_maps, load_job_meta, sequence_request
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,8 @@ def pick_frame(labels: np.ndarray) -> int:
 
 
 def _draw(ax, image: np.ndarray, outcome: FrameOutcome | None, title: str) -> None:
+    from matplotlib.patches import Rectangle
+
     ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_title(title, fontsize=8)
     ax.set_xticks([])
@@ -180,6 +184,8 @@ def grid_rows(jobs: list[JobRef], data_root: str | Path | None, threshold: str =
 def draw_visual_grid(rows: list[GridRow], variants: list[str]) -> Figure:
     """The comparison grid: a row per `GridRow`, the input frame then one column per variant."""
     ncols = 1 + len(variants)
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(1.9 * ncols, 2.0 * len(rows) + 0.4), layout="constrained")
     axes = fig.subplots(len(rows), ncols, squeeze=False)
     for r, row in enumerate(rows):

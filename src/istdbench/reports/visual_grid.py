@@ -22,11 +22,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
 
 from istdbench.core.display import Presentation
 from istdbench.metrics.thresholds import parse_threshold
@@ -34,6 +33,9 @@ from istdbench.metrics.thresholds import parse_threshold
 from . import style
 from .jobfiles import load_job_maps, representative_jobs
 from .visual import FrameOutcome, classify_frame, load_job_sequence, pick_frame, target_label_frames
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,8 @@ class VisualRow:
 
 
 def _boxes(ax, outcome: FrameOutcome, pad: int = 2) -> None:
+    from matplotlib.patches import Rectangle
+
     kinds = (
         ("hit", outcome.hits),
         ("false_alarm", outcome.false_alarms[:MAX_FALSE_ALARM_BOXES]),
@@ -96,6 +100,8 @@ def _window(truth: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def _show(ax, image: np.ndarray, window, outcome: FrameOutcome | None) -> None:
+    from matplotlib.patches import Rectangle
+
     ax.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
