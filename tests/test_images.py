@@ -9,12 +9,12 @@ import pytest
 from PIL import Image
 
 from istdbench.core.errors import DataError
+from istdbench.core.sorting import natural_key
 from istdbench.datasets import images
 from istdbench.datasets.images import (
     frames_hash,
     image_size,
     list_frames,
-    natural_key,
     read_frame,
     read_frames,
     read_masks,

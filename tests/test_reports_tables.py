@@ -8,7 +8,8 @@ import pytest
 from reports_fake import make_results
 
 from istdbench.core.errors import DataError
-from istdbench.reports.results import load_results, natural_sorted, noise_order, normalize, variant_labels
+from istdbench.core.sorting import natural_sorted
+from istdbench.reports.results import load_results, noise_order, normalize, variant_labels
 from istdbench.reports.tables import AVERAGE, build_tables, evaluation_settings
 
 

@@ -15,8 +15,8 @@ import numpy as np
 from istdbench.core.errors import DataError, InvalidParameterError
 from istdbench.core.io import load_maps
 from istdbench.core.runfolder import JOB_META
+from istdbench.core.sorting import natural_key
 from istdbench.core.types import Sequence
-from istdbench.datasets.images import natural_key
 
 from . import main
 from ._threads import threads_option

@@ -32,12 +32,12 @@ Example run config sections::
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InvalidParameterError, IstdbenchError, unknown_name
+from .errors import InvalidParameterError, unknown_name
+from .sorting import natural_key
 
 DISPLAY_KEYS = ("decimals", "highlight", "reference", "cite", "order", "frame", "compare", "methods")
 METHOD_KEYS = ("name", "cite_key", "order", "category")
@@ -64,11 +64,10 @@ class MethodInfo:
 
 def registry_info(name: str) -> MethodInfo:
     """A method's presentation attributes from its registered class (its bare name if not registered)."""
-    from .registry import get_method
+    from .registry import find_method
 
-    try:
-        cls = get_method(name)
-    except IstdbenchError:
+    cls = find_method(name)
+    if cls is None:
         return MethodInfo(name, name)
     scene = {"single-frame": "Single", "multi-frame": "Multi."}.get(cls.kind, "")
     return MethodInfo(
@@ -92,10 +91,6 @@ def noise_label(spec: str) -> str:
     return f"{head} ({rest})" if rest else head
 
 
-def _natural_key(text: str) -> tuple:
-    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", text))
-
-
 @dataclass(frozen=True)
 class Presentation:
     """The display settings of one report; `Presentation()` is the default (registry, automatic labels)."""
@@ -113,7 +108,7 @@ class Presentation:
 
     def with_sequences(self, sequences: Iterable[str]) -> Presentation:
         """The same settings with the run's sequences, which numbers the automatic ``Seq. k`` labels."""
-        ordered = tuple(sorted(set(sequences), key=_natural_key))
+        ordered = tuple(sorted(set(sequences), key=natural_key))
         return Presentation(**{**self.__dict__, "sequences": ordered})
 
     def table_decimals(self, table: str) -> int:
@@ -136,7 +131,11 @@ class Presentation:
     def method_rank(self, name: str) -> tuple[int, int, tuple]:
         """Sort key of a method: the config's ``order`` first, then the paper order, then the name."""
         first = self.order.index(name) if name in self.order else len(self.order)
-        return (first, self.method(name).order, _natural_key(name))
+        return (first, self.method(name).order, natural_key(name))
+
+    def variant_rank(self, variant: str, method: str) -> tuple[tuple[int, int, tuple], tuple]:
+        """Sort key of a method variant: its method's rank, then the variant's name (variants of one method)."""
+        return (self.method_rank(method), natural_key(variant))
 
     def variant(self, variant: str, method: str) -> str:
         """Row label of a method variant: ``neurstt (paper)`` -> ``NeurSTT (paper)``, unless relabelled."""

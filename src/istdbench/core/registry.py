@@ -114,11 +114,20 @@ def list_methods(pattern: str = "*") -> list[str]:
     return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
 
 
-def get_method(name: str) -> type[Method]:
+def find_method(name: str) -> type[Method] | None:
+    """The class registered as ``name``, or None; loads no other built-in (for display metadata)."""
     _load(name)
-    if name not in _REGISTRY:
-        raise unknown_name("method", name, _REGISTRY)
-    return _REGISTRY[name]
+    return _REGISTRY.get(name)
+
+
+def get_method(name: str) -> type[Method]:
+    cls = find_method(name)
+    if cls is None:
+        _load_all()  # the error lists every method
+        if name not in _REGISTRY:
+            raise unknown_name("method", name, _REGISTRY)
+        cls = _REGISTRY[name]
+    return cls
 
 
 def create_method(

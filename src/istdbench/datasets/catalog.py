@@ -33,11 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from istdbench.core.errors import DataError, InvalidParameterError, unknown_name
+from istdbench.core.sorting import natural_key
 from istdbench.core.types import ImageSet, Sequence
 
 from .annotations import AnnotationFormat, read_points
 from .folder import ClipLayout, check_range, layout_of, load_clip
-from .images import IMAGE_EXTENSIONS, frames_hash, image_size, list_frames, natural_key
+from .images import IMAGE_EXTENSIONS, frames_hash, image_size, list_frames
 from .imagesets import LAYOUTS, ImageSetLayout, detect_layout, image_set_layout, read_image_set, read_split
 from .irdst import irdst_sequences, load_irdst_sequence
 from .synthetic import SYNTHETIC_PREFIX, make_sequence, parse_spec

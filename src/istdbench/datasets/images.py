@@ -18,7 +18,6 @@ reads such images by their colours. An alpha channel is always dropped.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from istdbench.core.errors import DataError
+from istdbench.core.sorting import natural_key
 
 IMAGE_EXTENSIONS = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 """File suffixes (lower case) read as frames."""
@@ -34,11 +34,6 @@ RGB2GRAY_WEIGHTS = np.array([0.298936021293775, 0.587043074451121, 0.11402090425
 """MATLAB's ``rgb2gray`` coefficients (first row of the inverse NTSC transform), not the rounded 0.299/0.587/0.114."""
 
 _INTEGER_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
-
-
-def natural_key(name: str) -> list[int | str]:
-    """Sort key that orders ``2.png`` before ``10.png`` (digit runs compare as numbers)."""
-    return [int(tok) if tok.isdigit() else tok.lower() for tok in re.split(r"(\d+)", name)]
 
 
 def list_frames(folder: str | Path) -> list[Path]:

@@ -39,9 +39,10 @@ from pathlib import Path
 import numpy as np
 
 from istdbench.core.errors import DataError, unknown_name
+from istdbench.core.sorting import natural_key
 from istdbench.core.types import ImageSet, Provenance
 
-from .images import IMAGE_EXTENSIONS, image_integers, images_hash, natural_key, to_unit32
+from .images import IMAGE_EXTENSIONS, image_integers, images_hash, to_unit32
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,11 @@ import pandas as pd
 
 from istdbench.core.errors import IstdbenchError
 from istdbench.core.runfolder import JOBS_DIR, RESULTS, RUN_INFO
+from istdbench.core.sorting import natural_sorted
 from istdbench.metrics.protocols import get_protocol
 
 from .render_markdown import render_markdown
-from .results import natural_sorted, noise_order
+from .results import noise_order
 from .tables import Table
 
 ENV_COLUMNS = ("istdbench_version", "git_commit", "python", "numpy", "torch", "cpu", "gpu", "threads")

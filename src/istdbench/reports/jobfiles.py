@@ -20,8 +20,8 @@ import pandas as pd
 
 from istdbench.core.io import NPZ_ERRORS
 from istdbench.core.runfolder import JOB_CURVES, JOB_MAPS, JOB_META, JOBS_DIR, job_folder
+from istdbench.core.sorting import natural_sorted
 
-from .results import natural_sorted
 from .tables import Setting
 
 log = logging.getLogger(__name__)

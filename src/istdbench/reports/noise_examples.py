@@ -122,7 +122,7 @@ MAX_METHOD_ROWS = 4
 def _methods(df: pd.DataFrame, pres: Presentation) -> list[tuple[str, str]]:
     """(variant, method) rows to show: the highlighted method where set, else the last ones in paper order."""
     pairs = df[["variant", "method"]].drop_duplicates()
-    rows = sorted(zip(pairs["variant"], pairs["method"], strict=True), key=lambda p: pres.method_rank(p[1]))
+    rows = sorted(zip(pairs["variant"], pairs["method"], strict=True), key=lambda p: pres.variant_rank(*p))
     picked = [p for p in rows if p[1] == pres.highlight] if pres.highlight else []
     return picked or rows[-MAX_METHOD_ROWS:]
 

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from istdbench.core.sorting import natural_sorted
+
 from .formatting import AUC_METRICS, format_value
 from .paper_numbers import load_paper_numbers
-from .results import natural_sorted, variant_labels
+from .results import variant_labels
 from .sensitivity import AUTHOR_RULES, metric_text, published_scoring, split_protocol
 from .tables import PRIMARY_THRESHOLD, Table
 

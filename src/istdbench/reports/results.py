@@ -7,7 +7,6 @@ so the table is checked here once: a missing column or an unreadable file is a
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +14,7 @@ import pandas as pd
 from istdbench.core.errors import DataError
 from istdbench.core.runfolder import RESULTS
 from istdbench.core.schema import ADDED_COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, TEXT_COLUMNS
+from istdbench.core.sorting import natural_key
 
 COLUMNS = (*TEXT_COLUMNS, *FLOAT_COLUMNS, *INT_COLUMNS)
 """Every column of the long results table (one row per job and metric)."""
@@ -99,15 +99,6 @@ def variant_labels(df: pd.DataFrame) -> pd.Series:
             suffix = row["preset"] if presets_unique else f"{row['preset']}, {row['config_hash'][:6]}"
             labels.at[idx] = f"{method} ({suffix})"
     return labels
-
-
-def natural_key(text: str) -> tuple:
-    """Sort key that puts ``sequence2`` before ``sequence10``."""
-    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
-
-
-def natural_sorted(items) -> list[str]:
-    return sorted(items, key=natural_key)
 
 
 _NOISE_KINDS = {"none": 0, "gaussian": 1, "cross": 2, "vline": 3}

@@ -188,7 +188,7 @@ def plan_roc_grids(
         if loaded is not None:
             curves = {k: np.asarray(loaded[k], dtype=float) for k in ("tau", "tpr", "fpr")}
             by_sequence.setdefault(job.sequence, {})[pres.variant(job.variant, method_of[job.variant])] = curves
-    variants = sorted({j.variant for j in jobs}, key=lambda v: pres.method_rank(method_of[v]))
+    variants = sorted({j.variant for j in jobs}, key=lambda v: pres.variant_rank(v, method_of[v]))
     methods = [pres.variant(v, method_of[v]) for v in variants]
     highlight = pres.method(pres.highlight).display_name if pres.highlight else ""
     rows = [RocRow(pres.sequence(s), by_sequence[s]) for s in sequences if s in by_sequence]

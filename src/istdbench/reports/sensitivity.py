@@ -26,10 +26,11 @@ import numpy as np
 import pandas as pd
 
 from istdbench.core.errors import IstdbenchError
+from istdbench.core.sorting import natural_key, natural_sorted
 from istdbench.metrics.thresholds import parse_threshold
 
 from .formatting import AUC_METRICS, direction, displayed
-from .results import natural_key, natural_sorted, variant_labels
+from .results import variant_labels
 from .tables import PRIMARY_PROTOCOL, PRIMARY_THRESHOLD, Table, _grid
 
 AUTHOR_RULES: dict[str, tuple[str, float]] = {"neurstt": ("chunk-max", 0.4), "3dstpm": ("chunk-max", 0.5)}

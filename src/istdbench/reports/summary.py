@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .results import natural_sorted
+from istdbench.core.sorting import natural_sorted
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -33,9 +33,10 @@ import numpy as np
 import pandas as pd
 
 from istdbench.core.display import Presentation
+from istdbench.core.sorting import natural_sorted
 
 from . import captions
-from .results import natural_key, natural_sorted, noise_order, variant_labels
+from .results import noise_order, variant_labels
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +192,7 @@ def _rows(df: pd.DataFrame, pres: Presentation) -> list[str]:
     """Variants in the paper's method order (the config's ``order`` first), then by name."""
     pairs = df[["variant", "method"]].drop_duplicates()
     method_of = dict(zip(pairs["variant"], pairs["method"], strict=True))
-    return sorted(method_of, key=lambda v: (pres.method_rank(method_of[v]), natural_key(v)))
+    return sorted(method_of, key=lambda v: pres.variant_rank(v, method_of[v]))
 
 
 def _present(

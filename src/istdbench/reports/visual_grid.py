@@ -186,7 +186,7 @@ def plan_visual_grids(
     wanted = set(sequences)
     jobs = [j for j in representative_jobs(df, out, None) if j.sequence in wanted]
     method_of = dict(zip(df["variant"], df["method"], strict=False))
-    variants = sorted({j.variant for j in jobs}, key=lambda v: pres.method_rank(method_of[v]))
+    variants = sorted({j.variant for j in jobs}, key=lambda v: pres.variant_rank(v, method_of[v]))
     methods = [pres.variant(v, method_of[v]) for v in variants]
     by_sequence: dict[str, list] = {}
     for job in jobs:
