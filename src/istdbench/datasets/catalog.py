@@ -110,7 +110,7 @@ def _has_frames(folder: Path) -> bool:
 
 
 def _groups(root: Path) -> list[Path]:
-    return sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=_nat)
+    return sorted((d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")), key=_by_name)
 
 
 def image_set_layouts(data_root: str | Path | None = None) -> dict[str, ImageSetLayout]:
@@ -155,13 +155,14 @@ def discover(data_root: str | Path | None = None) -> list[ClipLayout]:
     for group in _groups(root):
         if group.resolve() in image_sets:
             continue
-        for clip in sorted((d for d in group.iterdir() if d.is_dir() and d.name not in _RESERVED), key=_nat):
+        for clip in sorted((d for d in group.iterdir() if d.is_dir() and d.name not in _RESERVED), key=_by_name):
             if not clip.name.startswith(".") and _has_frames(clip):
                 clips.append(layout_of(clip, formats.get(group.name)))
     return clips
 
 
-def _nat(p: Path) -> list[int | str]:
+def _by_name(p: Path) -> tuple:
+    """Sort key of a folder: its name in natural order."""
     return natural_key(p.name)
 
 
