@@ -8,15 +8,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from istdbench.core.errors import DataError
 from istdbench.core.schema import ADDED_COLUMNS, ROW_COLUMNS
 from istdbench.reports import write_report
-from istdbench.reports.docblocks import BLOCK, regenerate
+from istdbench.reports.docblocks import BLOCK, regenerate, render_table
 from istdbench.reports.results import load_results
 from istdbench.runners.config import CONFIG_DIR, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = sorted(p for p in (ROOT / "docs" / "runs").iterdir() if p.is_dir())
-PAGES = sorted(p for p in (ROOT / "docs").rglob("*.md") if BLOCK.search(p.read_text(encoding="utf-8")))
+PAGES = sorted(
+    p for p in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")] if BLOCK.search(p.read_text(encoding="utf-8"))
+)
 
 
 def test_pages_with_blocks_exist():
@@ -71,3 +74,30 @@ def test_committed_run_is_a_results_table_of_its_shipped_config(run: Path):
     for (method, label), group in rows.groupby(["method", "label"]):
         assert (method, label) in variants, f"{run}: rows of {method} {label!r} are not a variant of its config"
         assert set(group["checkpoint"].dropna().astype(int)) <= variants[method, label]
+
+
+def test_a_block_joins_runs_and_takes_chosen_methods_from_each():
+    runs = ROOT / "docs" / "runs"
+    single = render_table(runs, "study-neurstt-daub", "table8_auc3d")
+    assert render_table(runs, "study-neurstt-daub+study-neurstt-daub", "table8_auc3d") == single
+    joined = render_table(runs, "study-neurstt-daub:neurstt+study-stpm3d-daub", "table8_auc3d")
+    rows = [line.split("|")[1].strip() for line in joined.splitlines() if line.startswith("| ") and "---" not in line]
+    assert sorted(rows[1:]) == ["3DSTPM (lr=1e-4)", "NeurSTT (authors)", "NeurSTT (paper)"]
+
+
+def test_one_variant_from_two_runs_is_refused(tmp_path: Path):
+    shutil.copytree(ROOT / "docs" / "runs" / "study-neurstt-daub", tmp_path / "a")
+    table = pd.read_csv(tmp_path / "a" / "results.csv", dtype=str, keep_default_na=False)
+    (tmp_path / "b").mkdir()
+    table.assign(job_key=table["job_key"] + "-rerun").to_csv(tmp_path / "b" / "results.csv", index=False)
+    with pytest.raises(DataError, match=r"two jobs of .* on daub/sequence1; take that method from one run only"):
+        render_table(tmp_path, "a+b", "table8_auc3d")
+    assert "STT" not in render_table(tmp_path, "a:neurstt+b:stt", "table8_auc3d").split("NeurSTT (paper)")[1]
+
+
+def test_a_block_takes_one_preset_of_a_method():
+    runs = ROOT / "docs" / "runs"
+    both = render_table(runs, "study-neurstt-daub:neurstt", "table8_auc3d")
+    one = render_table(runs, "study-neurstt-daub:neurstt[paper]", "table8_auc3d")
+    assert "NeurSTT (authors)" in both and "NeurSTT (paper)" in both
+    assert "NeurSTT (authors)" not in one and "NeurSTT" in one
