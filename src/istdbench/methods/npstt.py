@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 
@@ -29,72 +29,36 @@ from istdbench.core.registry import register
 
 from ._numerics import snap_to_8bit, tnn_prox
 from ._trpca import trpca_admm
-from .stt import STTResult, validate_window_tensor, window_tensors_rpca
+from .stt import STTResult, WindowTensorConfig, window_tensors_rpca
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class NPSTTConfig(MethodConfig):
+class NPSTTConfig(WindowTensorConfig):
     """Settings of NPSTT (defaults: the authors' code, which are also the seed paper's Table 2).
+
+    The patch grid, window and ADMM settings are `WindowTensorConfig`'s, with
+    NPSTT's defaults: 70 x 70 patches at stride 70 (non-overlapping; a last
+    patch aligned with the bottom/right edge overlaps its neighbour), tol 1e-2,
+    mu0 1e-3; ``lam`` None gives ``1/sqrt(max(n1, n2) n3)``. NPSTT adds:
 
     Attributes
     ----------
-    patch_size, step : int
-        Patch side and stride (equal: non-overlapping); a last patch is
-        aligned with the bottom/right edge, so it overlaps its neighbour.
-    frame_radius : int
-        r: each tensor holds frames t-r..t+r.
-    patch_radius : int
-        k: each frame contributes the (2k+1)^2 patches around the location
-        (locations past the border repeat the edge patch).
-    lam : float, optional
-        The l1 weight; None gives ``1/sqrt(max(n1, n2) n3)``.
     cap_threshold : float
         N_i = the number of singular values above this of the background's
         i-th frontal slice (in ``input_scale`` units).
-    tol : float
-        Stop a tensor when ``||L + S - X||_F / ||X||_F < tol``.
-    max_iter : int
-        ADMM iteration cap.
-    rho, mu0, mu_max : float
-        Penalty growth factor, initial and maximal penalty.
-    nnz_stop : bool
-        Also stop when the count of positive entries of S is non-zero and
-        unchanged by an iteration.
-    input_scale : float
-        Frames are multiplied by this before solving; the maps are in these units.
-    fusion : {"mean", "median", "last"}
-        How overlapping target patches are fused into a frame.
-    batch_size : int
-        Tensors solved together (memory ~ 40 MB per 16 tensors of 70x70x63);
-        no effect on the result.
     """
 
     patch_size: int = 70
     step: int = 70
-    frame_radius: int = 3
-    patch_radius: int = 1
-    lam: float | None = None
-    cap_threshold: float = 3.0
     tol: float = 1e-2
-    max_iter: int = 500
-    rho: float = 1.05
     mu0: float = 1e-3
-    mu_max: float = 1e10
-    nnz_stop: bool = True
-    input_scale: float = 255.0
-    fusion: Literal["mean", "median", "last"] = "mean"
-    batch_size: int = 16
+    cap_threshold: float = 3.0
 
     def validate(self) -> None:
-        validate_window_tensor(self)
+        super().validate()
         self._require("cap_threshold", self.cap_threshold >= 0, "a float >= 0")
-
-    @property
-    def n_slices(self) -> int:
-        """n3 = (2r+1) (2k+1)^2 frontal slices per tensor."""
-        return (2 * self.frame_radius + 1) * (2 * self.patch_radius + 1) ** 2
 
     def lambda_value(self) -> float:
         """The l1 weight these settings give (the authors' ``1/sqrt(9 * 7 * 70)`` at the defaults)."""

@@ -37,26 +37,11 @@ from ._trpca import trpca_admm
 log = logging.getLogger(__name__)
 
 
-def validate_window_tensor(cfg: Any) -> None:
-    """The checks STT's and NPSTT's configs share (patch grid, windows, ADMM, fusion, batching)."""
-    cfg._require("patch_size", isinstance(cfg.patch_size, int) and cfg.patch_size >= 2, "an integer >= 2")
-    cfg._require("step", isinstance(cfg.step, int) and cfg.step >= 1, "an integer >= 1")
-    cfg._require("frame_radius", isinstance(cfg.frame_radius, int) and cfg.frame_radius >= 1, "an integer >= 1")
-    cfg._require("patch_radius", isinstance(cfg.patch_radius, int) and cfg.patch_radius >= 0, "an integer >= 0")
-    cfg._require("lam", cfg.lam is None or cfg.lam > 0, "None or a float > 0")
-    cfg._require("tol", cfg.tol > 0, "a float > 0")
-    cfg._require("max_iter", isinstance(cfg.max_iter, int) and cfg.max_iter >= 1, "an integer >= 1")
-    cfg._require("rho", cfg.rho >= 1, "a float >= 1")
-    cfg._require("mu0", cfg.mu0 > 0, "a float > 0")
-    cfg._require("mu_max", cfg.mu_max >= cfg.mu0, "a float >= mu0")
-    cfg._require("input_scale", cfg.input_scale > 0, "a float > 0")
-    cfg._require("fusion", cfg.fusion in FUSIONS, f"one of {list(FUSIONS)}")
-    cfg._require("batch_size", isinstance(cfg.batch_size, int) and cfg.batch_size >= 1, "an integer >= 1")
-
-
 @dataclass(frozen=True)
-class STTConfig(MethodConfig):
-    """Settings of STT (defaults: the seed paper's Table 2; see `STT` for the presets).
+class WindowTensorConfig(MethodConfig):
+    """Settings STT and NPSTT share: patch tensors of a window of frames, split by tensor-RPCA ADMM.
+
+    Defaults are STT's; each method's config overrides its own and adds the rest.
 
     Attributes
     ----------
@@ -67,22 +52,8 @@ class STTConfig(MethodConfig):
     patch_radius : int
         k: each frame contributes the (2k+1)^2 patches around the location
         (locations past the border repeat the edge patch).
-    slice_order : {"time", "current-last"}
-        Frontal slices in time order, or with frame t's block moved to the
-        end (``[t-r..t-1, t+1..t+r, t]``, as the toolbox does). The t-SVD is
-        not invariant to this order.
-    alignment : {"centre", "toolbox"}
-        Which slice becomes frame t's map. ``centre``: the centre patch of
-        frame t from the window centred on t (frames within r of either end
-        come from the first / last window). ``toolbox``: the toolbox's
-        off-by-one, frame t gets the centre patch of frame t+1 from window t;
-        the first r frames are aligned; after the last window centre c, frames
-        c+j (j < r) get frame c+j+1 and the last frame gets frame c.
-    lambda_rule : {"tensor", "toolbox"}
-        ``1/sqrt(max(n1, n2) n3)`` (Lu et al., the seed paper's Table 2) or the
-        toolbox's ``1/sqrt((2k+1)^2 (1 + 2 r p) + step)``.
     lam : float, optional
-        An explicit lambda; overrides ``lambda_rule``.
+        An explicit l1 weight; overrides the method's rule.
     tol : float
         Stop a tensor when ``||L + S - X||_F / ||X||_F < tol``.
     max_iter : int
@@ -105,9 +76,6 @@ class STTConfig(MethodConfig):
     step: int = 40
     frame_radius: int = 3
     patch_radius: int = 1
-    slice_order: Literal["time", "current-last"] = "time"
-    alignment: Literal["centre", "toolbox"] = "centre"
-    lambda_rule: Literal["tensor", "toolbox"] = "tensor"
     lam: float | None = None
     tol: float = 1e-7
     max_iter: int = 500
@@ -120,12 +88,53 @@ class STTConfig(MethodConfig):
     batch_size: int = 16
 
     def validate(self) -> None:
-        validate_window_tensor(self)
+        self._require("patch_size", isinstance(self.patch_size, int) and self.patch_size >= 2, "an integer >= 2")
+        self._require("step", isinstance(self.step, int) and self.step >= 1, "an integer >= 1")
+        self._require("frame_radius", isinstance(self.frame_radius, int) and self.frame_radius >= 1, "an integer >= 1")
+        self._require("patch_radius", isinstance(self.patch_radius, int) and self.patch_radius >= 0, "an integer >= 0")
+        self._require("lam", self.lam is None or self.lam > 0, "None or a float > 0")
+        self._require("tol", self.tol > 0, "a float > 0")
+        self._require("max_iter", isinstance(self.max_iter, int) and self.max_iter >= 1, "an integer >= 1")
+        self._require("rho", self.rho >= 1, "a float >= 1")
+        self._require("mu0", self.mu0 > 0, "a float > 0")
+        self._require("mu_max", self.mu_max >= self.mu0, "a float >= mu0")
+        self._require("input_scale", self.input_scale > 0, "a float > 0")
+        self._require("fusion", self.fusion in FUSIONS, f"one of {list(FUSIONS)}")
+        self._require("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1")
 
     @property
     def n_slices(self) -> int:
         """n3 = (2r+1) (2k+1)^2 frontal slices per tensor."""
         return (2 * self.frame_radius + 1) * (2 * self.patch_radius + 1) ** 2
+
+
+@dataclass(frozen=True)
+class STTConfig(WindowTensorConfig):
+    """Settings of STT (defaults: the seed paper's Table 2; see `STT` for the presets).
+
+    The patch grid, window and ADMM settings are `WindowTensorConfig`'s; STT adds:
+
+    Attributes
+    ----------
+    slice_order : {"time", "current-last"}
+        Frontal slices in time order, or with frame t's block moved to the
+        end (``[t-r..t-1, t+1..t+r, t]``, as the toolbox does). The t-SVD is
+        not invariant to this order.
+    alignment : {"centre", "toolbox"}
+        Which slice becomes frame t's map. ``centre``: the centre patch of
+        frame t from the window centred on t (frames within r of either end
+        come from the first / last window). ``toolbox``: the toolbox's
+        off-by-one, frame t gets the centre patch of frame t+1 from window t;
+        the first r frames are aligned; after the last window centre c, frames
+        c+j (j < r) get frame c+j+1 and the last frame gets frame c.
+    lambda_rule : {"tensor", "toolbox"}
+        ``1/sqrt(max(n1, n2) n3)`` (Lu et al., the seed paper's Table 2) or the
+        toolbox's ``1/sqrt((2k+1)^2 (1 + 2 r p) + step)``; ``lam`` overrides it.
+    """
+
+    slice_order: Literal["time", "current-last"] = "time"
+    alignment: Literal["centre", "toolbox"] = "centre"
+    lambda_rule: Literal["tensor", "toolbox"] = "tensor"
 
     def lambda_value(self) -> float:
         """The l1 weight these settings give."""
@@ -216,7 +225,7 @@ def stt(frames: np.ndarray, cfg: STTConfig) -> STTResult:
 
 
 def window_tensors_rpca(
-    frames: np.ndarray, cfg: Any, name: str, offsets: list[int], alignment: str, solve: WindowSolver
+    frames: np.ndarray, cfg: WindowTensorConfig, name: str, offsets: list[int], alignment: str, solve: WindowSolver
 ) -> STTResult:
     """The spatial-temporal patch-tensor pipeline shared by STT and NPSTT.
 
