@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from istdbench.core.display import Presentation, presentation_from_config
 from istdbench.core.errors import InvalidParameterError, IstdbenchError
 from istdbench.core.io import atomic_write_bytes
@@ -141,6 +143,12 @@ def _swap_in(staging: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def report_tables(df: pd.DataFrame, pres: Presentation | None = None) -> list[Table]:
+    """Every table of a report on ``df`` (with its ``variant`` column): metrics, protocol sensitivity, replication."""
+    final_rows = final_results(df)  # checkpoint rows appear in build_tables' checkpoint table only
+    return build_tables(df, pres) + sensitivity_tables(final_rows) + replication_tables(final_rows)
+
+
 def write_report(
     out: str | Path,
     formats: str | Iterable[str] = ("md", "tex", "csv"),
@@ -205,8 +213,7 @@ def write_report(
     df = df.assign(variant=variant_labels(df))
     run_info = read_run_info(out)
     pres = presentation_from_config((run_info or {}).get("config")).with_sequences(df["sequence"])
-    final_rows = final_results(df)  # checkpoint rows appear in build_tables' checkpoint table only
-    tables = build_tables(df, pres) + sensitivity_tables(final_rows) + replication_tables(final_rows)
+    tables = report_tables(df, pres)
     choice = None
     if figures:
         spec = resolve_spec(run_info, roc=roc, visual=visual, max_figures=max_figures, summary=summary)

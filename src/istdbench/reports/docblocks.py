@@ -33,9 +33,10 @@ import pandas as pd
 from istdbench.core.errors import DataError
 from istdbench.core.runfolder import RESULTS
 
+from .build import report_tables
 from .render_markdown import render_markdown
 from .results import load_results, variant_labels
-from .tables import Table, build_tables
+from .tables import Table
 
 BLOCK = re.compile(
     r"^(?P<open><!-- istdbench-table (?P<run>\S+) (?P<key>\S+) -->\n)(?P<body>.*?)"
@@ -97,7 +98,7 @@ def joined_results(parts: list[RunPart]) -> pd.DataFrame:
 @cache
 def _run_tables(parts: tuple[RunPart, ...], stamps: tuple[tuple[int, int], ...]) -> dict[str, Table]:
     """The report tables of the joined runs; ``stamps`` (mtime, size of each results table) keep the cache current."""
-    return {t.key: t for t in build_tables(joined_results(list(parts)))}
+    return {t.key: t for t in report_tables(joined_results(list(parts)))}
 
 
 def render_table(base: Path, spec: str, key: str) -> str:
