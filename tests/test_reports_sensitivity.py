@@ -43,24 +43,25 @@ def test_three_scorings_side_by_side():
     groups = list(dict.fromkeys(t.values.columns.get_level_values("group")))
     assert groups == ["(a) paper's", "(b) raw", "(c) ratio:0.5"]
     col = "AUC_FPR_TPR"
-    assert t.values.loc["neurstt", ("(a) paper's", col)] == pytest.approx(0.9)  # its authors' rule
-    assert t.values.loc["neurstt", ("(b) raw", col)] == pytest.approx(0.6)
-    assert t.values.loc["neurstt", ("(c) ratio:0.5", col)] == pytest.approx(0.7)
-    assert t.values.loc["ipi", ("(a) paper's", col)] == pytest.approx(0.8)  # a baseline stays raw in (a)
-    assert t.values.loc["stt", ("(c) ratio:0.5", "AUC_tau_FPR")] == pytest.approx(0.002)
+    assert list(t.values.index) == ["IPI", "STT", "NeurSTT"]  # display names in the paper's order, as Table 8
+    assert t.values.loc["NeurSTT", ("(a) paper's", col)] == pytest.approx(0.9)  # its authors' rule
+    assert t.values.loc["NeurSTT", ("(b) raw", col)] == pytest.approx(0.6)
+    assert t.values.loc["NeurSTT", ("(c) ratio:0.5", col)] == pytest.approx(0.7)
+    assert t.values.loc["IPI", ("(a) paper's", col)] == pytest.approx(0.8)  # a baseline stays raw in (a)
+    assert t.values.loc["STT", ("(c) ratio:0.5", "AUC_tau_FPR")] == pytest.approx(0.002)
     assert (t.status == "ok").all().all()
     assert any("2 sequence(s)" in n and "daub/sequence1, daub/sequence2" in n for n in t.notes)
 
 
 def test_ranks_and_the_paragraph_name_the_changes():
     t = _tables(_run())["sensitivity_ranks"]
-    assert t.info.loc["neurstt", "AUC(FPR,TPR)"] == "1 / 3 / 3"
-    assert t.info.loc["ipi", "AUC(τ,FPR)"] == "2 / 1 / 2"  # lower is better: ranked the other way round
-    assert t.info.loc["stt", "AUC_ODP"] == "3 / 2 / 1"
-    assert t.info.loc["neurstt", "AUC_SNPR"] == "1 / 1 / 1"
+    assert t.info.loc["NeurSTT", "AUC(FPR,TPR)"] == "1 / 3 / 3"
+    assert t.info.loc["IPI", "AUC(τ,FPR)"] == "2 / 1 / 2"  # lower is better: ranked the other way round
+    assert t.info.loc["STT", "AUC_ODP"] == "3 / 2 / 1"
+    assert t.info.loc["NeurSTT", "AUC_SNPR"] == "1 / 1 / 1"
     text = t.notes[0]
     assert text.startswith("Ranks (a / b / c) change in 7 of 8 AUCs.")
-    assert "AUC(τ,FPR): ipi 2 / 1 / 2, neurstt 1 / 3 / 3, stt 3 / 2 / 1 (best: a: neurstt; b: ipi; c: stt)" in text
+    assert "AUC(τ,FPR): IPI 2 / 1 / 2, STT 3 / 2 / 1, NeurSTT 1 / 3 / 3 (best: a: NeurSTT; b: IPI; c: STT)" in text
     assert text.endswith("Unchanged: AUC_SNPR.")
 
 
@@ -79,8 +80,8 @@ def test_ties_on_the_printed_value_share_a_rank():
         for rule in (None, "ratio:0.5") + (("chunk-max:0.4",) if method == "neurstt" else ()):
             rows += job(method, SEQS[0], q, rule)
     t = _tables(rows)["sensitivity_ranks"]
-    assert t.info.loc["neurstt", "AUC(FPR,TPR)"] == t.info.loc["ipi", "AUC(FPR,TPR)"] == "1 / 1 / 1"
-    assert t.info.loc["stt", "AUC(FPR,TPR)"] == "3 / 3 / 3"
+    assert t.info.loc["NeurSTT", "AUC(FPR,TPR)"] == t.info.loc["IPI", "AUC(FPR,TPR)"] == "1 / 1 / 1"
+    assert t.info.loc["STT", "AUC(FPR,TPR)"] == "3 / 3 / 3"
 
 
 def test_authors_rule_matches_any_chunk_length():
@@ -89,20 +90,20 @@ def test_authors_rule_matches_any_chunk_length():
     assert is_authors_rule("neurstt", "chunk-max:0.4,40") and is_authors_rule("3dstpm", "chunk-max:0.5")
     assert not is_authors_rule("neurstt", "chunk-max:0.5") and not is_authors_rule("ipi", "chunk-max:0.4")
     t = _tables(_run(neural_rule="chunk-max:0.4,40"))["sensitivity_auc3d"]
-    assert t.values.loc["neurstt", ("(a) paper's", "AUC_FPR_TPR")] == pytest.approx(0.9)
+    assert t.values.loc["NeurSTT", ("(a) paper's", "AUC_FPR_TPR")] == pytest.approx(0.9)
 
 
 def test_a_neural_method_without_its_authors_rule_is_missing_in_a():
     t = _tables(_run(neural_rule="fixed:0.1"))["sensitivity_auc3d"]
-    assert (t.status.loc["neurstt", "(a) paper's"] == "missing").all()
-    assert (t.status.loc["neurstt", "(b) raw"] == "ok").all()
-    assert any("No rows binarised by their authors' rule for neurstt" in n for n in t.notes)
+    assert (t.status.loc["NeurSTT", "(a) paper's"] == "missing").all()
+    assert (t.status.loc["NeurSTT", "(b) raw"] == "ok").all()
+    assert any("No rows binarised by their authors' rule for NeurSTT" in n for n in t.notes)
 
 
 def test_a_sequence_missing_under_one_scoring_leaves_that_cell_empty():
     t = _tables(_run(drop=("stt", "ratio:0.5", SEQS[1])))["sensitivity_auc3d"]
-    assert (t.status.loc["stt", "(c) ratio:0.5"] == "missing").all()  # not a mean over fewer sequences
-    assert (t.status.loc["stt", "(b) raw"] == "ok").all()
+    assert (t.status.loc["STT", "(c) ratio:0.5"] == "missing").all()  # not a mean over fewer sequences
+    assert (t.status.loc["STT", "(b) raw"] == "ok").all()
 
 
 def test_failed_job_shows_failed_and_other_common_rules_are_named():
@@ -111,7 +112,7 @@ def test_failed_job_shows_failed_and_other_common_rules_are_named():
     rows += job("pstnn", SEQS[0], 0.5, status="failed")
     rows += [r for rule in ("ratio:0.5", "fixed:0.3") for s in SEQS for r in job("pstnn", s, 0.5, rule)]
     t = _tables(rows)["sensitivity_auc3d"]
-    assert (t.status.loc["pstnn"] == "failed").all()  # the failed job recorded no protocol: every scoring
+    assert (t.status.loc["PSTNN"] == "failed").all()  # the failed job recorded no protocol: every scoring
     assert any("Other rules every method was scored with (not shown): fixed:0.3." in n for n in t.notes)
 
 
@@ -128,8 +129,8 @@ def test_rendered_like_the_other_tables(tmp_path):
     tex = render_latex(tables["sensitivity_auc3d"])
     assert r"\multicolumn{8}{c}{(c) ratio:0.5}" in tex and r"\resizebox" in tex
     ranks_tex = render_latex(tables["sensitivity_ranks"])
-    assert r"neurstt & 1 / 3 / 3" in ranks_tex and r"AUC($\tau$,FPR)" in ranks_tex
-    assert render_csv(tables["sensitivity_ranks"]).splitlines()[1].startswith("ipi,2 / 1 / 2,")
+    assert r"NeurSTT & 1 / 3 / 3" in ranks_tex and r"AUC($\tau$,FPR)" in ranks_tex
+    assert render_csv(tables["sensitivity_ranks"]).splitlines()[1].startswith("IPI,2 / 1 / 2,")
     out = tmp_path / "run"
     out.mkdir()
     pd.DataFrame(_run()).to_csv(out / "results.csv", index=False)
@@ -160,5 +161,5 @@ def test_per_scoring_tables_keep_values_and_marks():
     parts = per_scoring(_tables(_run())["sensitivity_auc3d"])
     assert [p.key for p in parts] == ["sensitivity_auc3d_a", "sensitivity_auc3d_b", "sensitivity_auc3d_c"]
     assert parts[1].title.endswith(": (b) raw") and parts[1].values.shape == (3, 8)
-    assert parts[1].values.loc["ipi", ("", "AUC_FPR_TPR")] == pytest.approx(0.8)
-    assert "| ipi | **0.8000** |" in render_markdown(parts[1])
+    assert parts[1].values.loc["IPI", ("", "AUC_FPR_TPR")] == pytest.approx(0.8)
+    assert "| IPI | **0.8000** |" in render_markdown(parts[1])

@@ -146,7 +146,7 @@ def _swap_in(staging: Path, final: Path) -> None:
 def report_tables(df: pd.DataFrame, pres: Presentation | None = None) -> list[Table]:
     """Every table of a report on ``df`` (with its ``variant`` column): metrics, protocol sensitivity, replication."""
     final_rows = final_results(df)  # checkpoint rows appear in build_tables' checkpoint table only
-    return build_tables(df, pres) + sensitivity_tables(final_rows) + replication_tables(final_rows)
+    return build_tables(df, pres) + sensitivity_tables(final_rows, pres) + replication_tables(final_rows)
 
 
 def write_report(

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from istdbench.core.display import Presentation
 from istdbench.core.errors import IstdbenchError
 from istdbench.core.sorting import natural_key, natural_sorted
 from istdbench.metrics.thresholds import parse_threshold
@@ -195,10 +196,18 @@ def _mark_failures(status: pd.DataFrame, failed: pd.DataFrame, all_scorings: lis
                 status.loc[variant, [(s.label, m) for m in AUC_METRICS]] = "failed"
 
 
-def _tables_for(rows: pd.DataFrame, failed: pd.DataFrame, base: str) -> list[Table]:
+def _presented(df: pd.DataFrame, pres: Presentation) -> tuple[pd.DataFrame, dict[str, tuple]]:
+    """``df`` with its variants under their display labels, and each label's sort key (the paper's order)."""
+    pairs = df[["variant", "method"]].drop_duplicates()
+    shown = {v: pres.variant(v, m) for v, m in zip(pairs["variant"], pairs["method"], strict=True)}
+    order = {shown[v]: pres.variant_rank(v, m) for v, m in zip(pairs["variant"], pairs["method"], strict=True)}
+    return df.assign(variant=df["variant"].map(shown)), order
+
+
+def _tables_for(rows: pd.DataFrame, failed: pd.DataFrame, base: str, order: dict[str, tuple]) -> list[Table]:
     all_scorings, choice_notes = scorings(rows)
     sequences = natural_sorted(set(rows["sequence"]))
-    variants = natural_sorted(set(rows["variant"]))
+    variants = sorted(set(rows["variant"]), key=lambda v: order[v])
     scored = pd.concat([_scored(rows, s, sequences) for s in all_scorings])
     groups = [s.label for s in all_scorings]
     values, status = _grid(scored, "scoring", groups, AUC_METRICS, variants)
@@ -236,23 +245,24 @@ def _tables_for(rows: pd.DataFrame, failed: pd.DataFrame, base: str) -> list[Tab
         info=info,
         notes=(sensitivity_paragraph(grid, keys), "Ties on the printed value share a rank."),
     )
-    return [aucs, ranked]
+    return [aucs, *per_scoring(aucs), ranked]
 
 
-def sensitivity_tables(df: pd.DataFrame) -> list[Table]:
-    """The AUC table three ways and the rank table, per ROC protocol with raw and binarised rows.
+def sensitivity_tables(df: pd.DataFrame, pres: Presentation | None = None) -> list[Table]:
+    """The AUC table three ways, one table per scoring and the rank table, per protocol with raw and binarised rows.
 
     Nothing is returned for a run whose AUCs were scored one way only.
     """
     if "variant" not in df.columns:
         df = df.assign(variant=variant_labels(df))
+    df, order = _presented(df, pres or Presentation())
     rows = _auc_rows(df)
     failed = df[(df["status"] == "failed") & (df["noise"] == "none")]
     out: list[Table] = []
     for base in sorted(set(rows["base"]), key=lambda b: (b.split("@", 1)[0] != PRIMARY_PROTOCOL, b)):
         part = rows[rows["base"] == base]
         if part["rule"].isna().any() and part["rule"].notna().any():
-            out += _tables_for(part, failed, base)
+            out += _tables_for(part, failed, base, order)
     return out
 
 
