@@ -204,7 +204,9 @@ def _presented(df: pd.DataFrame, pres: Presentation) -> tuple[pd.DataFrame, dict
     return df.assign(variant=df["variant"].map(shown)), order
 
 
-def _tables_for(rows: pd.DataFrame, failed: pd.DataFrame, base: str, order: dict[str, tuple]) -> list[Table]:
+def _tables_for(
+    rows: pd.DataFrame, failed: pd.DataFrame, base: str, order: dict[str, tuple], pres: Presentation
+) -> list[Table]:
     all_scorings, choice_notes = scorings(rows)
     sequences = natural_sorted(set(rows["sequence"]))
     variants = sorted(set(rows["variant"]), key=lambda v: order[v])
@@ -213,7 +215,7 @@ def _tables_for(rows: pd.DataFrame, failed: pd.DataFrame, base: str, order: dict
     values, status = _grid(scored, "scoring", groups, AUC_METRICS, variants)
     _mark_failures(status, failed, all_scorings, base)
     suffix = "" if base.split("@", 1)[0] == PRIMARY_PROTOCOL else "__" + re.sub(r"[^A-Za-z0-9]+", "_", base).strip("_")
-    neural = ", ".join(f"{m} by {k}:{r:g}" for m, (k, r) in AUTHOR_RULES.items())
+    neural = ", ".join(f"{pres.method(m).display_name} by {k}:{r:g}" for m, (k, r) in AUTHOR_RULES.items())
     how = (
         f"(a): the neural methods binarised by their authors' rules ({neural}, as their public code writes "
         f"PNGs), the others raw: the seed paper's pipeline. (b): every method's raw maps. "
@@ -255,14 +257,15 @@ def sensitivity_tables(df: pd.DataFrame, pres: Presentation | None = None) -> li
     """
     if "variant" not in df.columns:
         df = df.assign(variant=variant_labels(df))
-    df, order = _presented(df, pres or Presentation())
+    pres = pres or Presentation()
+    df, order = _presented(df, pres)
     rows = _auc_rows(df)
     failed = df[(df["status"] == "failed") & (df["noise"] == "none")]
     out: list[Table] = []
     for base in sorted(set(rows["base"]), key=lambda b: (b.split("@", 1)[0] != PRIMARY_PROTOCOL, b)):
         part = rows[rows["base"] == base]
         if part["rule"].isna().any() and part["rule"].notna().any():
-            out += _tables_for(part, failed, base, order)
+            out += _tables_for(part, failed, base, order, pres)
     return out
 
 
