@@ -121,9 +121,10 @@ def find_method(name: str) -> type[Method] | None:
 
 
 def get_method(name: str) -> type[Method]:
+    """The class registered as ``name``; an unknown name is an error that lists every method."""
     cls = find_method(name)
     if cls is None:
-        _load_all()  # the error lists every method
+        _load_all()
         if name not in _REGISTRY:
             raise unknown_name("method", name, _REGISTRY)
         cls = _REGISTRY[name]
